@@ -1,0 +1,228 @@
+import type { AttentionOptions } from './attention-options.js';
+import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
+import { MhaError, MhaErrorCode } from './errors.js';
+import type { Tensor } from './tensor.js';
+import type { ShapeTrace } from './trace.js';
+import {
+  resolveForwardOptions,
+  validateAttention,
+  validateInput,
+  type ForwardOptions,
+  type ValidAttention,
+  type ValidInput,
+} from './validate.js';
+import { validateWeights, type MhaWeights } from './weights.js';
+
+/** Where a backend can run. */
+export type Runtime = 'node' | 'browser' | 'deno' | 'bun' | 'edge';
+
+/**
+ * Optional features of the core attention op. A backend lists what it supports; asking for
+ * anything else raises `MHA_UNSUPPORTED`, and the conformance suite reports those cases as skipped
+ * with the reason, never as passed.
+ */
+export const CAPABILITIES = {
+  'cross-attention': 'core op with Tq != Tk (causal is top-left aligned)',
+  'grouped-query': 'core op with fewer KV heads than query heads (GQA/MQA)',
+  'value-head-dim': 'core op with a V head size different from the Q/K head size',
+  'attn-mask': 'core op with a bool or additive attention mask',
+  softcap: 'core op with score soft-capping (softcap * tanh(s / softcap))',
+} as const;
+
+/** One of the keys of {@link CAPABILITIES}. */
+export type Capability = keyof typeof CAPABILITIES;
+
+/** What a module's `forward` returns. */
+export interface ForwardResult {
+  /** `[B, T, dOut]` float32. */
+  readonly output: Tensor;
+  /** `[B, heads, T, T]`, when `returnAttentionWeights` was set. */
+  readonly attentionWeights?: Tensor | undefined;
+  /** When `trace` was set. */
+  readonly trace?: ShapeTrace | undefined;
+}
+
+/** What the core op returns. */
+export interface AttentionResult {
+  /** `[B, Hq, Tq, dv]` float32. */
+  readonly output: Tensor;
+  /** `[B, Hq, Tq, Tk]`, when `returnWeights` was set. */
+  readonly weights?: Tensor | undefined;
+}
+
+/** A built MHA module: config + weights, validated once, bound to one backend. */
+export interface MhaModule {
+  /** Name of the backend that built it. */
+  readonly backend: string;
+  readonly config: ResolvedMhaConfig;
+  /** True after `dispose()`. */
+  readonly disposed: boolean;
+  /**
+   * Runs the module on `x [B, T, dIn]` (float32). Input is validated in core first; the caller's
+   * buffer is never modified.
+   */
+  forward(x: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
+  /** Frees the backend's resources. Idempotent. `forward` afterwards throws `MHA_DISPOSED`. */
+  dispose(): Promise<void>;
+}
+
+/** The contract every backend implements; obtain one with {@link defineBackend}. */
+export interface MhaBackend {
+  readonly name: string;
+  readonly runtimes: readonly Runtime[];
+  readonly capabilities: readonly Capability[];
+  /** Builds a module. Config and weights are validated in core before the backend sees them. */
+  createModule(config: MhaConfig | ResolvedMhaConfig, weights: MhaWeights): Promise<MhaModule>;
+  /** The attention core op on already-projected `q [B,Hq,Tq,dk]`, `k [B,Hkv,Tk,dk]`, `v [B,Hkv,Tk,dv]`. */
+  attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult>;
+}
+
+/** What a backend's module kernel returns; sizes are checked by core. */
+export interface KernelForwardResult {
+  readonly output: Float32Array;
+  readonly attentionWeights?: Float32Array | undefined;
+  readonly trace?: ShapeTrace | undefined;
+}
+
+/** The backend-specific half of a module. Receives only validated, non-empty inputs. */
+export interface ModuleKernel {
+  forward(input: ValidInput, options: { returnAttentionWeights: boolean; trace: boolean }): KernelForwardResult | Promise<KernelForwardResult>;
+  dispose?(): void | Promise<void>;
+}
+
+/** What a backend author writes: kernels only. Validation, empty inputs and lifecycle are core's. */
+export interface BackendDefinition {
+  readonly name: string;
+  readonly runtimes: readonly Runtime[];
+  readonly capabilities: readonly Capability[];
+  createKernel(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>): ModuleKernel | Promise<ModuleKernel>;
+  attention(a: ValidAttention): { output: Float32Array; weights?: Float32Array | undefined } | Promise<{ output: Float32Array; weights?: Float32Array | undefined }>;
+}
+
+function contract(backend: string, field: string, got: unknown, expected: number): MhaError {
+  return new MhaError(MhaErrorCode.BackendContract, field, got, `backend '${backend}' returned ${String(got)} elements, expected ${expected}`);
+}
+
+function checkLength(backend: string, field: string, a: Float32Array | undefined, expected: number): Float32Array {
+  if (!(a instanceof Float32Array) || a.length !== expected) throw contract(backend, field, a instanceof Float32Array ? a.length : a, expected);
+  return a;
+}
+
+/** Which capabilities a validated core-op call needs. */
+export function requiredCapabilities(a: ValidAttention): Capability[] {
+  const need: Capability[] = [];
+  if (a.tq !== a.tk) need.push('cross-attention');
+  if (a.kvHeads !== a.qHeads) need.push('grouped-query');
+  if (a.dv !== a.dk) need.push('value-head-dim');
+  if (a.mask) need.push('attn-mask');
+  if (a.softcap > 0) need.push('softcap');
+  return need;
+}
+
+/**
+ * Wraps a backend's kernels into the public {@link MhaBackend} contract, adding the shared
+ * validation, the empty-input policy, capability checks, output-size checks and the dispose
+ * lifecycle, so every backend behaves identically on everything that is not arithmetic.
+ *
+ * @example
+ * export const myBackend = defineBackend({
+ *   name: 'my-backend', runtimes: ['node'], capabilities: [],
+ *   createKernel: (config, weights) => ({ forward: (input, opts) => ({ output: ... }) }),
+ *   attention: (a) => ({ output: ... }),
+ * });
+ */
+export function defineBackend(def: BackendDefinition): MhaBackend {
+  const caps = new Set(def.capabilities);
+  return {
+    name: def.name,
+    runtimes: [...def.runtimes],
+    capabilities: [...def.capabilities],
+    async createModule(config, weights) {
+      const cfg = resolveConfig(config);
+      const w = validateWeights(cfg, weights);
+      // Copy the weights so later mutation of the caller's arrays cannot change a built module.
+      const owned = Object.freeze(Object.fromEntries(Object.entries(w).map(([k, v]) => [k, (v as Float32Array).slice()]))) as Readonly<MhaWeights>;
+      const kernel = await def.createKernel(cfg, owned);
+      let disposed = false;
+      const name = def.name;
+      const module: MhaModule = {
+        backend: name,
+        config: cfg,
+        get disposed() {
+          return disposed;
+        },
+        async forward(x, options) {
+          if (disposed) throw new MhaError(MhaErrorCode.Disposed, 'module', name, 'forward() after dispose()');
+          const opts = resolveForwardOptions(options);
+          const input = validateInput(cfg, x);
+          const { batch: B, tokens: T } = input;
+          const outLen = B * T * cfg.dOut;
+          const wLen = B * cfg.heads * T * T;
+          if (outLen === 0) {
+            return {
+              output: { data: new Float32Array(0), shape: [B, T, cfg.dOut] },
+              attentionWeights: opts.returnAttentionWeights ? { data: new Float32Array(0), shape: [B, cfg.heads, T, T] } : undefined,
+              trace: opts.trace ? emptyTrace(cfg, B, T) : undefined,
+            };
+          }
+          const r = await kernel.forward(input, opts);
+          const result: { output: Tensor; attentionWeights?: Tensor; trace?: ShapeTrace } = {
+            output: { data: checkLength(name, 'output', r.output, outLen), shape: [B, T, cfg.dOut] },
+          };
+          if (opts.returnAttentionWeights) {
+            result.attentionWeights = { data: checkLength(name, 'attentionWeights', r.attentionWeights, wLen), shape: [B, cfg.heads, T, T] };
+          }
+          if (opts.trace) {
+            if (!Array.isArray(r.trace)) throw new MhaError(MhaErrorCode.BackendContract, 'trace', r.trace, `backend '${name}' did not return a trace`);
+            result.trace = r.trace;
+          }
+          return result;
+        },
+        async dispose() {
+          if (disposed) return;
+          disposed = true;
+          await kernel.dispose?.();
+        },
+      };
+      return module;
+    },
+    async attention(q, k, v, options) {
+      const a = validateAttention(q, k, v, options);
+      for (const cap of requiredCapabilities(a)) {
+        if (!caps.has(cap)) throw new MhaError(MhaErrorCode.Unsupported, 'capability', cap, `backend '${def.name}' does not support ${CAPABILITIES[cap]}`);
+      }
+      const outShape = [a.batch, a.qHeads, a.tq, a.dv];
+      const wShape = [a.batch, a.qHeads, a.tq, a.tk];
+      const outLen = a.batch * a.qHeads * a.tq * a.dv;
+      const wLen = a.batch * a.qHeads * a.tq * a.tk;
+      // Empty policy: nothing to compute, or no keys at all (every row fully masked -> zeros).
+      if (outLen === 0 || a.tk === 0) {
+        return {
+          output: { data: new Float32Array(outLen), shape: outShape },
+          weights: a.returnWeights ? { data: new Float32Array(wLen), shape: wShape } : undefined,
+        };
+      }
+      const r = await def.attention(a);
+      return {
+        output: { data: checkLength(def.name, 'output', r.output, outLen), shape: outShape },
+        weights: a.returnWeights ? { data: checkLength(def.name, 'weights', r.weights, wLen), shape: wShape } : undefined,
+      };
+    },
+  };
+}
+
+function emptyTrace(cfg: ResolvedMhaConfig, B: number, T: number): ShapeTrace {
+  const { dIn, heads: H, headDim: dh, dOut } = cfg;
+  return [
+    { step: 'input', shape: [B, T, dIn] },
+    { step: 'qkv', shape: [B, T, 3, H, dh] },
+    { step: 'q', shape: [B, H, T, dh] },
+    { step: 'k', shape: [B, H, T, dh] },
+    { step: 'v', shape: [B, H, T, dh] },
+    { step: 'scores', shape: [B, H, T, T] },
+    { step: 'weights', shape: [B, H, T, T] },
+    { step: 'context', shape: [B, H, T, dh] },
+    { step: 'merged', shape: [B, T, dOut] },
+    { step: 'output', shape: [B, T, dOut] },
+  ];
+}

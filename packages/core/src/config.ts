@@ -1,0 +1,143 @@
+import { MhaError, MhaErrorCode } from './errors.js';
+import { MAX_ELEMENTS } from './tensor.js';
+
+/**
+ * What a user writes to describe an MHA module. Give either `headDim` or `dOut`
+ * (`dOut = heads * headDim`); the rest have defaults.
+ *
+ * The three seed architectures:
+ * - book `MultiHeadAttentionWrapper`: `{ dIn, heads, headDim, causal: true, outProj: false }`
+ * - book `MultiHeadAttention`: `{ dIn, dOut, heads, causal: true }` (out_proj with bias)
+ * - fused-QKV module (seed 004): `{ dIn, dOut: dIn, heads, outProjBias: false }`
+ *
+ * @example
+ * const cfg = resolveConfig({ dIn: 3, dOut: 2, heads: 2, causal: true });
+ * cfg.headDim; // 1
+ */
+export interface MhaConfig {
+  /** Width of each input token vector. */
+  dIn: number;
+  /** Number of attention heads. */
+  heads: number;
+  /** Width of one head. Either this or `dOut`. */
+  headDim?: number;
+  /** Total projected width `heads * headDim`. Either this or `headDim`; must be divisible by `heads`. */
+  dOut?: number;
+  /** Mask future positions (token t attends to keys 0..t). Default `false`. */
+  causal?: boolean;
+  /** Bias on the query/key/value projections. Default `false` (as in the book). */
+  qkvBias?: boolean;
+  /** Apply an output projection `dOut -> dOut` after merging heads. Default `true`. */
+  outProj?: boolean;
+  /** Bias on the output projection (only with `outProj`). Default `true` (torch `nn.Linear` default). */
+  outProjBias?: boolean;
+  /** Score scale. Default (`undefined` or `null`) `1 / sqrt(headDim)`. Must be finite. */
+  scale?: number | null;
+}
+
+/** A validated config with every field filled in. Produced only by {@link resolveConfig}. */
+export interface ResolvedMhaConfig {
+  readonly dIn: number;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly dOut: number;
+  readonly causal: boolean;
+  readonly qkvBias: boolean;
+  readonly outProj: boolean;
+  readonly outProjBias: boolean;
+  readonly scale: number;
+  /** True when `scale` was not given and is the default `1/sqrt(headDim)`. */
+  readonly defaultScale: boolean;
+}
+
+function positiveInt(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new MhaError(MhaErrorCode.InvalidConfig, field, value, 'must be a positive integer');
+  }
+  return value;
+}
+
+function optionalBool(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, field, value, 'must be a boolean');
+  return value;
+}
+
+const KNOWN_KEYS = new Set(['dIn', 'heads', 'headDim', 'dOut', 'causal', 'qkvBias', 'outProj', 'outProjBias', 'scale']);
+
+/**
+ * Validates a config and fills in defaults. Throws {@link MhaError} naming the field.
+ * Idempotent: resolving a resolved config returns an equal config.
+ */
+export function resolveConfig(config: MhaConfig | ResolvedMhaConfig): ResolvedMhaConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new MhaError(MhaErrorCode.InvalidType, 'config', config, 'must be an object');
+  }
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_KEYS.has(key) && key !== 'defaultScale') {
+      throw new MhaError(MhaErrorCode.InvalidConfig, `config.${key}`, (config as unknown as Record<string, unknown>)[key], 'unknown config field (typo?)');
+    }
+  }
+  const dIn = positiveInt(config.dIn, 'config.dIn');
+  const heads = positiveInt(config.heads, 'config.heads');
+  let headDim: number;
+  if (config.headDim !== undefined) {
+    headDim = positiveInt(config.headDim, 'config.headDim');
+    if (config.dOut !== undefined) {
+      const dOut = positiveInt(config.dOut, 'config.dOut');
+      if (dOut !== heads * headDim) {
+        throw new MhaError(MhaErrorCode.DimMismatch, 'config.dOut', dOut, `must equal heads * headDim = ${heads * headDim}`);
+      }
+    }
+  } else if (config.dOut !== undefined) {
+    const dOut = positiveInt(config.dOut, 'config.dOut');
+    if (dOut % heads !== 0) {
+      throw new MhaError(MhaErrorCode.HeadsNotDivisible, 'config.dOut', dOut, `heads = ${heads} does not divide dOut`);
+    }
+    headDim = dOut / heads;
+  } else {
+    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.headDim', undefined, 'give headDim or dOut');
+  }
+  const dOut = heads * headDim;
+  // Refuse sizes whose weight matrices could never be allocated, before anything allocates.
+  if (dIn * dOut > MAX_ELEMENTS || dOut * dOut > MAX_ELEMENTS) {
+    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.dOut', dOut, `weights of ${dIn}x${dOut} or ${dOut}x${dOut} exceed ${MAX_ELEMENTS} elements`);
+  }
+  const causal = optionalBool(config.causal, 'config.causal', false);
+  const qkvBias = optionalBool(config.qkvBias, 'config.qkvBias', false);
+  const outProj = optionalBool(config.outProj, 'config.outProj', true);
+  const outProjBias = outProj && optionalBool(config.outProjBias, 'config.outProjBias', true);
+  if (!outProj && config.outProjBias === true) {
+    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.outProjBias', true, 'an output-projection bias needs outProj: true');
+  }
+  const given = 'defaultScale' in config && config.defaultScale ? undefined : (config.scale ?? undefined);
+  if (given !== undefined && (typeof given !== 'number' || !Number.isFinite(given))) {
+    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.scale', given, 'must be a finite number');
+  }
+  return {
+    dIn,
+    heads,
+    headDim,
+    dOut,
+    causal,
+    qkvBias,
+    outProj,
+    outProjBias,
+    scale: given ?? 1 / Math.sqrt(headDim),
+    defaultScale: given === undefined,
+  };
+}
+
+/** The config as plain JSON (what fixtures and reports store): no `defaultScale`, `scale: null` when default. */
+export function configToJSON(config: ResolvedMhaConfig): MhaConfig {
+  return {
+    dIn: config.dIn,
+    heads: config.heads,
+    headDim: config.headDim,
+    causal: config.causal,
+    qkvBias: config.qkvBias,
+    outProj: config.outProj,
+    outProjBias: config.outProjBias,
+    scale: config.defaultScale ? null : config.scale,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Stable error codes. Every backend raises the same code for the same bad input,
+ * because validation lives here in core and runs before any backend kernel.
+ */
+export const MhaErrorCode = {
+  /** A size in the config is not a positive safe integer (or is too large to allocate). */
+  InvalidConfig: 'MHA_INVALID_CONFIG',
+  /** `dOut` was given and `heads` does not divide it. */
+  HeadsNotDivisible: 'MHA_HEADS_NOT_DIVISIBLE',
+  /** A tensor's data is not the required array type, or an option has the wrong type. */
+  InvalidType: 'MHA_INVALID_TYPE',
+  /** A tensor's shape is malformed: wrong rank, negative / fractional dims. */
+  InvalidShape: 'MHA_INVALID_SHAPE',
+  /** A tensor's data length does not match the product of its declared shape. */
+  ShapeMismatch: 'MHA_SHAPE_MISMATCH',
+  /** A dimension disagrees with the config or with another input (e.g. x's last dim != dIn). */
+  DimMismatch: 'MHA_DIM_MISMATCH',
+  /** A weight is missing, unexpected, or has the wrong number of elements. */
+  WeightShape: 'MHA_WEIGHT_SHAPE',
+  /** An option has an invalid value (e.g. a non-finite scale). */
+  InvalidOption: 'MHA_INVALID_OPTION',
+  /** The backend does not support a requested capability. */
+  Unsupported: 'MHA_UNSUPPORTED',
+  /** A backend broke the contract (e.g. returned an output of the wrong size): a backend bug. */
+  BackendContract: 'MHA_BACKEND_CONTRACT',
+  /** `forward` (or another call) on a module after `dispose()`. */
+  Disposed: 'MHA_DISPOSED',
+} as const;
+
+/** Union of every {@link MhaErrorCode} value. */
+export type MhaErrorCode = (typeof MhaErrorCode)[keyof typeof MhaErrorCode];
+
+function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+  return Object.prototype.toString.call(value);
+}
+
+/**
+ * The one error class of the project. `code` is stable across versions and backends;
+ * `field` names the offending input (e.g. `config.heads`, `x.shape[2]`, `weights.wq`);
+ * `value` is what was received.
+ *
+ * @example
+ * try { resolveConfig({ dIn: 3, dOut: 5, heads: 2 }); }
+ * catch (e) { if (e instanceof MhaError) console.log(e.code, e.field); } // MHA_HEADS_NOT_DIVISIBLE config.dOut
+ */
+export class MhaError extends Error {
+  override readonly name = 'MhaError';
+  constructor(
+    readonly code: MhaErrorCode,
+    readonly field: string,
+    readonly value: unknown,
+    detail: string,
+  ) {
+    super(`${code}: ${field} = ${describe(value)}: ${detail}`);
+  }
+}
+
+/** True when `e` is an {@link MhaError}, optionally with the given code. Works across package copies. */
+export function isMhaError(e: unknown, code?: MhaErrorCode): e is MhaError {
+  if (typeof e !== 'object' || e === null) return false;
+  const c = (e as { code?: unknown; name?: unknown }).code;
+  if ((e as { name?: unknown }).name !== 'MhaError' || typeof c !== 'string') return false;
+  return code === undefined || c === code;
+}

@@ -1,0 +1,57 @@
+/**
+ * @mha/core: the multi-head attention spec in code. Config, weight layout and converters,
+ * validation with stable error codes, the float64 reference, and the backend contract.
+ *
+ * @packageDocumentation
+ */
+export { MhaError, MhaErrorCode, isMhaError } from './errors.js';
+export { type Tensor, MAX_ELEMENTS, numel, formatShape, tensor, checkShape } from './tensor.js';
+export { type MhaConfig, type ResolvedMhaConfig, resolveConfig, configToJSON } from './config.js';
+export { type MhaWeights, type WeightName, WEIGHT_NAMES, weightShapes, validateWeights, parameterCount } from './weights.js';
+export {
+  type TorchLinear,
+  type HeadWeights,
+  type TorchLayout,
+  type StateDictValue,
+  transpose,
+  fromTorchLinear,
+  fromPackedQkv,
+  fromTorchMultiheadAttention,
+  fromTorchStateDict,
+  toPerHead,
+  fromPerHead,
+} from './convert.js';
+export { seededRandom, uniformArray, initWeights, randomTensor } from './init.js';
+export { TRACE_STEPS, type TraceStep, type TraceEntry, type ShapeTrace, expectedTrace, formatTrace } from './trace.js';
+export type { AttentionMask, AttentionOptions } from './attention-options.js';
+export {
+  type ForwardOptions,
+  type ValidInput,
+  type ValidAttention,
+  type AttentionDims,
+  checkTensor,
+  resolveForwardOptions,
+  validateInput,
+  validateAttention,
+  maskStrides,
+} from './validate.js';
+export {
+  type Runtime,
+  type Capability,
+  CAPABILITIES,
+  type ForwardResult,
+  type AttentionResult,
+  type MhaModule,
+  type MhaBackend,
+  type KernelForwardResult,
+  type ModuleKernel,
+  type BackendDefinition,
+  defineBackend,
+  requiredCapabilities,
+} from './backend.js';
+export { referenceForward, referenceAttention, type ReferenceForwardResult } from './reference/forward.js';
+export { referenceAttentionValid, type ReferenceAttentionResult } from './reference/attention.js';
+export { softmaxInPlace } from './reference/softmax.js';
+export { causalVisibleKeys } from './reference/causal-mask.js';
+export { splitHeads, mergeHeads } from './reference/split-heads.js';
+export { linear64 } from './reference/linear.js';

@@ -1,0 +1,105 @@
+import type { ResolvedMhaConfig } from './config.js';
+import { MhaError, MhaErrorCode } from './errors.js';
+
+/**
+ * The canonical weight layout, the same for every backend. All matrices are row-major float32
+ * in **[in, out]** orientation (`y = x @ W + b`, the math convention, ONNX `MatMul` order):
+ *
+ * | field | shape | meaning |
+ * |---|---|---|
+ * | `wq`, `wk`, `wv` | `[dIn, dOut]` | projections; columns `h*headDim .. (h+1)*headDim-1` belong to head `h` |
+ * | `bq`, `bk`, `bv` | `[dOut]` | present iff `config.qkvBias` |
+ * | `wo` | `[dOut, dOut]` | output projection; present iff `config.outProj` |
+ * | `bo` | `[dOut]` | present iff `config.outProjBias` |
+ *
+ * PyTorch `nn.Linear.weight` is `[out, in]`: convert with {@link fromTorchLinear} and friends
+ * (see `convert.ts`), never by reinterpreting the buffer.
+ */
+export interface MhaWeights {
+  wq: Float32Array;
+  wk: Float32Array;
+  wv: Float32Array;
+  bq?: Float32Array | undefined;
+  bk?: Float32Array | undefined;
+  bv?: Float32Array | undefined;
+  wo?: Float32Array | undefined;
+  bo?: Float32Array | undefined;
+}
+
+/** Name of one weight tensor in {@link MhaWeights}. */
+export type WeightName = keyof MhaWeights;
+
+/** Every weight name in canonical order. */
+export const WEIGHT_NAMES: readonly WeightName[] = ['wq', 'wk', 'wv', 'bq', 'bk', 'bv', 'wo', 'bo'];
+
+/**
+ * Shapes of the weights a config needs; a name absent from the result must be absent from the weights.
+ *
+ * @example
+ * weightShapes(resolveConfig({ dIn: 3, dOut: 2, heads: 2 })).wq; // [3, 2]
+ */
+export function weightShapes(config: ResolvedMhaConfig): Partial<Record<WeightName, readonly number[]>> {
+  const { dIn, dOut } = config;
+  const shapes: Partial<Record<WeightName, readonly number[]>> = { wq: [dIn, dOut], wk: [dIn, dOut], wv: [dIn, dOut] };
+  if (config.qkvBias) Object.assign(shapes, { bq: [dOut], bk: [dOut], bv: [dOut] });
+  if (config.outProj) shapes.wo = [dOut, dOut];
+  if (config.outProjBias) shapes.bo = [dOut];
+  return shapes;
+}
+
+/**
+ * Checks that `weights` matches `config` exactly: every required weight present, a Float32Array
+ * with the right element count; nothing extra present. Returns a frozen shallow copy, so a caller
+ * that later swaps a field on its object does not change a built module.
+ */
+export function validateWeights(config: ResolvedMhaConfig, weights: MhaWeights): Readonly<MhaWeights> {
+  if (typeof weights !== 'object' || weights === null) {
+    throw new MhaError(MhaErrorCode.InvalidType, 'weights', weights, 'must be an object of Float32Arrays');
+  }
+  const shapes = weightShapes(config);
+  const out: MhaWeights = { wq: weights.wq, wk: weights.wk, wv: weights.wv };
+  for (const name of Object.keys(weights)) {
+    if (!(WEIGHT_NAMES as readonly string[]).includes(name)) {
+      throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, (weights as unknown as Record<string, unknown>)[name], `unknown weight name; expected one of ${WEIGHT_NAMES.join(', ')}`);
+    }
+  }
+  for (const name of WEIGHT_NAMES) {
+    const w = weights[name];
+    const shape = shapes[name];
+    if (shape === undefined) {
+      if (w !== undefined) {
+        throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, w, `not used by this config (${explainAbsent(name)}); remove it or change the config`);
+      }
+      continue;
+    }
+    if (w === undefined) {
+      throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, undefined, `missing; expected Float32Array of shape [${shape.join(',')}]`);
+    }
+    if (!(w instanceof Float32Array)) {
+      throw new MhaError(MhaErrorCode.InvalidType, `weights.${name}`, w, 'must be a Float32Array');
+    }
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (w.length !== n) {
+      throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, w.length, `expected ${n} elements for shape [${shape.join(',')}]`);
+    }
+    out[name] = w;
+  }
+  return Object.freeze(out);
+}
+
+function explainAbsent(name: WeightName): string {
+  if (name === 'bq' || name === 'bk' || name === 'bv') return 'qkvBias is false';
+  if (name === 'wo') return 'outProj is false';
+  return 'outProjBias is false';
+}
+
+/**
+ * Parameter count of a config: the number of scalars in its weights.
+ * Multi-head adds none over one head of the same total width: `heads`/`headDim` only split `dOut`.
+ */
+export function parameterCount(config: ResolvedMhaConfig): number {
+  const shapes = weightShapes(config);
+  let total = 0;
+  for (const shape of Object.values(shapes)) total += shape.reduce((a, b) => a * b, 1);
+  return total;
+}
