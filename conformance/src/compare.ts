@@ -1,0 +1,79 @@
+import { formatShape } from '@mha/core';
+
+/** Element-wise tolerance: `|actual - expected| <= atol + rtol * |expected|` (numpy `allclose`). */
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/** What one comparison measured; `worst` is the element that used most of its tolerance. */
+export interface Comparison {
+  readonly ok: boolean;
+  readonly maxAbs: number;
+  readonly maxRel: number;
+  readonly worst?: { index: number; position: number[]; expected: number; actual: number } | undefined;
+  readonly message?: string | undefined;
+}
+
+function unravel(index: number, shape: readonly number[]): number[] {
+  const pos: number[] = new Array<number>(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d]!;
+    pos[d] = n === 0 ? 0 : index % n;
+    index = n === 0 ? 0 : Math.floor(index / n);
+  }
+  return pos;
+}
+
+/**
+ * Compares shape first, then values. NaN equals NaN and equal infinities are equal (as ONNX's runner
+ * does); any other non-finite mismatch fails. Relative error uses `|expected|` and skips zeros.
+ */
+export function compare(
+  actual: { data: ArrayLike<number>; shape: readonly number[] },
+  expected: { data: ArrayLike<number>; shape: readonly number[] },
+  tol: Tolerance,
+): Comparison {
+  if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
+    return { ok: false, maxAbs: Infinity, maxRel: Infinity, message: `shape ${formatShape(actual.shape)} != expected ${formatShape(expected.shape)}` };
+  }
+  if (actual.data.length !== expected.data.length) {
+    return { ok: false, maxAbs: Infinity, maxRel: Infinity, message: `length ${actual.data.length} != expected ${expected.data.length}` };
+  }
+  let maxAbs = 0;
+  let maxRel = 0;
+  let worstRatio = -1;
+  let worstIndex = -1;
+  let ok = true;
+  for (let i = 0; i < expected.data.length; i++) {
+    const a = actual.data[i]!;
+    const e = expected.data[i]!;
+    if (Number.isNaN(e) && Number.isNaN(a)) continue;
+    if (!Number.isFinite(e) && a === e) continue;
+    const diff = Math.abs(a - e);
+    const allowed = tol.atol + tol.rtol * Math.abs(e);
+    // NaN diff (a is NaN or infinite where e is not) must fail, hence the negated comparison.
+    const ratio = Number.isNaN(diff) ? Infinity : diff / allowed;
+    if (!(diff <= allowed)) ok = false;
+    if (Number.isNaN(diff)) maxAbs = Infinity;
+    else if (diff > maxAbs) maxAbs = diff;
+    if (e !== 0 && Number.isFinite(diff) && diff / Math.abs(e) > maxRel) maxRel = diff / Math.abs(e);
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
+      worstIndex = i;
+    }
+  }
+  const worst =
+    worstIndex >= 0
+      ? { index: worstIndex, position: unravel(worstIndex, expected.shape), expected: expected.data[worstIndex]!, actual: actual.data[worstIndex]! }
+      : undefined;
+  return {
+    ok,
+    maxAbs,
+    maxRel,
+    worst,
+    message: ok
+      ? undefined
+      : `worst element ${formatShape(worst!.position)} (flat ${worst!.index}): expected ${worst!.expected}, got ${worst!.actual}; |diff| ${maxAbs.toExponential(3)} > atol ${tol.atol} + rtol ${tol.rtol} * |expected|`,
+  };
+}

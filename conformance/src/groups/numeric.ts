@@ -1,0 +1,178 @@
+import { randomTensor, referenceAttention, referenceForward, type AttentionOptions, type Capability } from '@mha/core';
+import { check, expectClose, type ConformanceCase } from '../case.js';
+import { compare, type Tolerance } from '../compare.js';
+import type { Fixture } from '../fixture.js';
+import { caseParams, materialise, withModule, type ModuleCase } from '../util.js';
+
+const SPEC = 'SPEC.md#numeric-tolerance';
+
+/** What the book prints for output[0, 0] (ch03, torch.manual_seed(123)): an independent oracle. */
+export const BOOK_PRINTED: Readonly<Record<string, readonly number[]>> = {
+  'book-wrapper-ch03': [-0.4519, 0.2216, 0.4772, 0.1063],
+  'book-mha-ch03': [0.319, 0.4858],
+};
+
+function fixtureNeeds(f: Fixture): Capability[] {
+  if (f.kind === 'module') return [];
+  const needs: Capability[] = [];
+  if (f.q.shape[2] !== f.k.shape[2]) needs.push('cross-attention');
+  if (f.q.shape[1] !== f.k.shape[1]) needs.push('grouped-query');
+  if (f.q.shape[3] !== f.v.shape[3]) needs.push('value-head-dim');
+  return needs;
+}
+
+/**
+ * Absolute error of a float32 sum is proportional to the magnitude of its terms, not of its result,
+ * so for outputs of magnitude M the absolute part of the tolerance scales with max(1, M).
+ */
+function scaled(t: Tolerance, magnitude: number): Tolerance {
+  return { atol: t.atol * Math.max(1, magnitude), rtol: t.rtol };
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+/** numeric: golden fixtures, the book's printed rows, random cases vs the float64 reference, extreme logits. */
+export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
+  const cases: ConformanceCase[] = fixtures.map((f) => ({
+    id: `numeric/golden/${f.id}`,
+    group: 'numeric' as const,
+    spec: SPEC,
+    title: `${f.description} (oracle: ${f.oracle})`,
+    needs: fixtureNeeds(f),
+    async run(ctx) {
+      if (f.kind === 'module') {
+        const tol = scaled(ctx.tolerance, maxAbs(f.expected.output.data));
+        await withModule(ctx.backend, f.config, f.weights, async (m) => {
+          const r = await m.forward(f.x, { returnAttentionWeights: f.expected.attentionWeights !== undefined });
+          expectClose(ctx, 'output', compare(r.output, f.expected.output, tol));
+          if (f.expected.attentionWeights) expectClose(ctx, 'attention weights', compare(r.attentionWeights!, f.expected.attentionWeights, ctx.tolerance));
+        });
+      } else {
+        const r = await ctx.backend.attention(f.q, f.k, f.v, { causal: f.options.causal, scale: f.options.scale, returnWeights: f.expected.weights !== undefined });
+        expectClose(ctx, 'output', compare(r.output, f.expected.output, ctx.tolerance));
+        if (f.expected.weights) expectClose(ctx, 'attention weights', compare(r.weights!, f.expected.weights, ctx.tolerance));
+      }
+    },
+  }));
+
+  for (const f of fixtures) {
+    const printed = BOOK_PRINTED[f.id];
+    if (!printed || f.kind !== 'module') continue;
+    cases.push({
+      id: `numeric/book-printed/${f.id}`,
+      group: 'numeric',
+      spec: SPEC,
+      title: `output[0, 0] rounds to the book's printed [${printed.join(', ')}]`,
+      async run({ backend }) {
+        await withModule(backend, f.config, f.weights, async (m) => {
+          const out = (await m.forward(f.x)).output;
+          const row = Array.from(out.data.subarray(0, printed.length), (v) => Math.round(v * 1e4) / 1e4);
+          check(
+            row.every((v, i) => v === printed[i]),
+            `first row rounds to [${row.join(', ')}], the book prints [${printed.join(', ')}]`,
+          );
+        });
+      },
+    });
+  }
+
+  const random: ModuleCase[] = [
+    { name: 'small-causal', batch: 2, tokens: 7, config: { dIn: 6, heads: 2, headDim: 4, causal: true, qkvBias: true } },
+    { name: 'full-no-bias', batch: 3, tokens: 5, config: { dIn: 9, heads: 3, headDim: 3, outProjBias: false } },
+    { name: 'wrapper', batch: 1, tokens: 12, config: { dIn: 5, heads: 4, headDim: 2, causal: true, outProj: false } },
+    { name: 'scale-override', batch: 2, tokens: 4, config: { dIn: 8, heads: 2, headDim: 4, causal: true, scale: 0.9 } },
+    { name: 'long', batch: 1, tokens: 96, config: { dIn: 48, heads: 6, headDim: 8, causal: true, qkvBias: true } },
+    { name: 'wide-heads', batch: 1, tokens: 20, config: { dIn: 40, heads: 2, headDim: 64, qkvBias: true } },
+  ];
+  random.forEach((c, i) => {
+    const seed = 900 + i * 7;
+    cases.push({
+      id: `numeric/reference/${c.name}/${caseParams(c)},seed=${seed}`,
+      group: 'numeric',
+      spec: SPEC,
+      title: `random case vs the float64 reference (${c.name}, seed ${seed})`,
+      async run(ctx) {
+        const { config, weights, x } = materialise(c, seed);
+        const ref = referenceForward(config, weights, x);
+        await withModule(ctx.backend, config, weights, async (m) => {
+          const r = await m.forward(x, { returnAttentionWeights: true });
+          expectClose(ctx, 'output', compare(r.output, ref.output, ctx.tolerance));
+          expectClose(ctx, 'attention weights', compare(r.attentionWeights!, ref.attentionWeights, ctx.tolerance));
+        });
+      },
+    });
+  });
+
+  const extreme: { c: ModuleCase; scale: number }[] = [
+    { c: { name: 'x1e3-causal', batch: 1, tokens: 6, config: { dIn: 4, heads: 2, headDim: 2, causal: true } }, scale: 1e3 },
+    { c: { name: 'x1e3-full', batch: 2, tokens: 5, config: { dIn: 3, heads: 1, headDim: 3, qkvBias: true } }, scale: 1e3 },
+  ];
+  extreme.forEach(({ c, scale }, i) => {
+    const seed = 950 + i;
+    cases.push({
+      id: `numeric/extreme-logits/${c.name}/${caseParams(c)},seed=${seed}`,
+      group: 'numeric',
+      spec: 'SPEC.md#softmax-stability',
+      title: `inputs scaled x${scale}: logits near 1e5 stay finite and match the reference (${c.name})`,
+      async run(ctx) {
+        const { config, weights, x } = materialise(c, seed, scale);
+        const ref = referenceForward(config, weights, x);
+        await withModule(ctx.backend, config, weights, async (m) => {
+          const r = await m.forward(x, { returnAttentionWeights: true });
+          for (const v of r.output.data) check(Number.isFinite(v), 'output has a non-finite value: the softmax must subtract the row max');
+          for (const v of r.attentionWeights!.data) check(Number.isFinite(v), 'attention weights have a non-finite value');
+          expectClose(ctx, 'output', compare(r.output, ref.output, scaled(ctx.tolerance, maxAbs(ref.output.data))));
+        });
+      },
+    });
+  });
+
+  const core: { name: string; q: number[]; k: number[]; v: number[]; options: AttentionOptions; needs: Capability[] }[] = [
+    { name: 'full', q: [2, 3, 5, 4], k: [2, 3, 5, 4], v: [2, 3, 5, 4], options: {}, needs: [] },
+    { name: 'scale', q: [1, 2, 6, 8], k: [1, 2, 6, 8], v: [1, 2, 6, 8], options: { causal: true, scale: 0.05 }, needs: [] },
+    { name: 'cross-causal', q: [2, 2, 5, 4], k: [2, 2, 3, 4], v: [2, 2, 3, 4], options: { causal: true }, needs: ['cross-attention'] },
+    { name: 'gqa-causal', q: [1, 4, 5, 4], k: [1, 2, 5, 4], v: [1, 2, 5, 4], options: { causal: true }, needs: ['grouped-query'] },
+    { name: 'value-dim', q: [1, 2, 4, 4], k: [1, 2, 4, 4], v: [1, 2, 4, 7], options: {}, needs: ['value-head-dim'] },
+    { name: 'softcap', q: [1, 2, 4, 4], k: [1, 2, 4, 4], v: [1, 2, 4, 4], options: { softcap: 1.5 }, needs: ['softcap'] },
+    {
+      name: 'bool-mask-fully-masked-row',
+      q: [1, 2, 3, 4],
+      k: [1, 2, 3, 4],
+      v: [1, 2, 3, 4],
+      options: { mask: { kind: 'bool', data: Uint8Array.from([1, 0, 1, 0, 0, 0, 1, 1, 1]), shape: [3, 3] } },
+      needs: ['attn-mask'],
+    },
+    {
+      name: 'additive-mask-per-batch',
+      q: [2, 2, 3, 4],
+      k: [2, 2, 3, 4],
+      v: [2, 2, 3, 4],
+      options: { causal: true, mask: { kind: 'additive', data: Float32Array.from([0, -1, 2, 0.5, 0, -Infinity, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0]), shape: [2, 1, 3, 3] } },
+      needs: ['attn-mask'],
+    },
+  ];
+  core.forEach((c, i) => {
+    const seed = 980 + i * 3;
+    cases.push({
+      id: `numeric/core-op/${c.name},seed=${seed}`,
+      group: 'numeric',
+      spec: 'SPEC.md#core-op',
+      title: `core op vs the float64 reference (${c.name})`,
+      needs: c.needs,
+      async run(ctx) {
+        const q = randomTensor(c.q, seed);
+        const k = randomTensor(c.k, seed + 1);
+        const v = randomTensor(c.v, seed + 2);
+        const ref = referenceAttention(q, k, v, c.options);
+        const r = await ctx.backend.attention(q, k, v, { ...c.options, returnWeights: true });
+        expectClose(ctx, 'output', compare(r.output, ref.output, ctx.tolerance));
+        expectClose(ctx, 'weights', compare(r.weights!, ref.weights, ctx.tolerance));
+      },
+    });
+  });
+  return cases;
+}

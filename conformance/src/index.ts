@@ -1,0 +1,15 @@
+/**
+ * @mha/conformance: one suite, run against every multi-head attention backend.
+ *
+ * @packageDocumentation
+ */
+export { GROUPS, type Group, type ConformanceCase, type CaseContext, ConformanceFailure, expectClose, check } from './case.js';
+export { compare, type Tolerance, type Comparison } from './compare.js';
+export { parseFixture, decodeTensor, decodeBase64, type Fixture, type ModuleFixture, type AttentionFixture, type FixtureTensorJSON } from './fixture.js';
+export { builtinFixturesDir, loadFixtureDir, loadFixtureFile } from './fixture-files.js';
+export { PROFILES, DEFAULT_PROFILE, FLOAT32_TOLERANCE, profileFor, type BackendProfile } from './profiles.js';
+export { buildSuite, runSuite, runCase, skipReason, type SuiteOptions, type CaseResult, type BackendReport } from './suite.js';
+export { summarise, formatTable, formatDetails, totalsLine, type GroupSummary } from './report.js';
+export { loadBackends, isBackend } from './load-backend.js';
+export { BOOK_PRINTED } from './groups/numeric.js';
+export { referenceBackend } from './reference-backend.js';

@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { MhaBackend } from '@mha/core';
+
+/** Duck-typed check for the {@link MhaBackend} contract (works across copies of @mha/core). */
+export function isBackend(v: unknown): v is MhaBackend {
+  if (typeof v !== 'object' || v === null) return false;
+  const b = v as Partial<MhaBackend>;
+  return typeof b.name === 'string' && typeof b.createModule === 'function' && typeof b.attention === 'function' && Array.isArray(b.capabilities);
+}
+
+/** Resolves a package name (from `cwd`) or a file path to an importable URL. */
+export function resolveModule(spec: string, cwd = process.cwd()): string {
+  if (spec.startsWith('.') || isAbsolute(spec)) return pathToFileURL(resolve(cwd, spec)).href;
+  const require = createRequire(join(cwd, 'noop.js'));
+  return pathToFileURL(require.resolve(spec)).href;
+}
+
+/**
+ * Imports a module and collects the backends it offers, in this order of preference:
+ * an export `backends` (array, or a function returning one, possibly async); a default export that is
+ * a backend or an array of them; otherwise every named export that is a backend.
+ */
+export async function loadBackends(spec: string, cwd?: string): Promise<MhaBackend[]> {
+  const mod = (await import(resolveModule(spec, cwd))) as Record<string, unknown>;
+  let found: unknown = mod.backends;
+  if (typeof found === 'function') found = await (found as () => unknown)();
+  if (found === undefined && mod.default !== undefined) found = Array.isArray(mod.default) ? mod.default : [mod.default];
+  const list = Array.isArray(found) ? found : Object.values(mod);
+  const backends = list.filter(isBackend);
+  if (backends.length === 0) throw new Error(`${spec} exports no backend (expected an MhaBackend export, a default export, or 'backends')`);
+  return backends;
+}
