@@ -65,18 +65,19 @@ function linear(l: TorchLinear | undefined, outDim: number, inDim: number, field
 export function fromTorchLinear(
   config: ResolvedMhaConfig,
   parts: { query: TorchLinear; key: TorchLinear; value: TorchLinear; out?: TorchLinear | undefined },
+  names = { query: 'query', key: 'key', value: 'value', out: 'out' },
 ): MhaWeights {
   const { dIn, dOut } = config;
-  const q = linear(parts.query, dOut, dIn, 'query', config.qkvBias);
-  const k = linear(parts.key, dOut, dIn, 'key', config.qkvBias);
-  const v = linear(parts.value, dOut, dIn, 'value', config.qkvBias);
+  const q = linear(parts.query, dOut, dIn, names.query, config.qkvBias);
+  const k = linear(parts.key, dOut, dIn, names.key, config.qkvBias);
+  const v = linear(parts.value, dOut, dIn, names.value, config.qkvBias);
   const weights: MhaWeights = { wq: q.w, wk: k.w, wv: v.w, bq: q.b, bk: k.b, bv: v.b };
   if (config.outProj) {
-    const o = linear(parts.out, dOut, dOut, 'out', config.outProjBias);
+    const o = linear(parts.out, dOut, dOut, names.out, config.outProjBias);
     weights.wo = o.w;
     weights.bo = o.b;
   } else if (parts.out !== undefined) {
-    throw new MhaError(MhaErrorCode.WeightShape, 'out', parts.out, 'config says there is no output projection (outProj: false)');
+    throw new MhaError(MhaErrorCode.WeightShape, names.out, parts.out, 'config says there is no output projection (outProj: false)');
   }
   return validateWeights(config, stripUndefined(weights));
 }
@@ -88,7 +89,7 @@ export function fromTorchLinear(
 export function fromPackedQkv(
   config: ResolvedMhaConfig,
   packed: { weight: Float32Array; bias?: Float32Array | undefined; out?: TorchLinear | undefined },
-  names = { weight: 'in_proj_weight', bias: 'in_proj_bias' },
+  names = { weight: 'in_proj_weight', bias: 'in_proj_bias', out: 'out_proj' },
 ): MhaWeights {
   const { dIn, dOut } = config;
   const w = expectLength(packed.weight, 3 * dOut * dIn, names.weight, `[3*dOut=${3 * dOut}, dIn=${dIn}]`);
@@ -106,7 +107,7 @@ export function fromPackedQkv(
     throw new MhaError(MhaErrorCode.WeightShape, names.bias, packed.bias, 'config says qkvBias is false');
   }
   if (config.outProj) {
-    const o = linear(packed.out, dOut, dOut, 'out_proj', config.outProjBias);
+    const o = linear(packed.out, dOut, dOut, names.out, config.outProjBias);
     weights.wo = o.w;
     weights.bo = o.b;
   }
@@ -236,12 +237,16 @@ export function fromTorchStateDict(layout: TorchLayout, config: ResolvedMhaConfi
       break;
     }
     case 'book-mha':
-      weights = fromTorchLinear(config, {
-        query: lin('W_query', dOut, dIn),
-        key: lin('W_key', dOut, dIn),
-        value: lin('W_value', dOut, dIn),
-        out: config.outProj ? lin('out_proj', dOut, dOut) : undefined,
-      });
+      weights = fromTorchLinear(
+        config,
+        {
+          query: lin('W_query', dOut, dIn),
+          key: lin('W_key', dOut, dIn),
+          value: lin('W_value', dOut, dIn),
+          out: config.outProj ? lin('out_proj', dOut, dOut) : undefined,
+        },
+        { query: 'W_query', key: 'W_key', value: 'W_value', out: 'out_proj' },
+      );
       break;
     case 'torch-mha':
       weights = fromPackedQkv(config, {
@@ -254,7 +259,7 @@ export function fromTorchStateDict(layout: TorchLayout, config: ResolvedMhaConfi
       weights = fromPackedQkv(
         config,
         { weight: get('qkv.weight', [3 * dOut, dIn])!, bias: get('qkv.bias', [3 * dOut]), out: config.outProj ? lin('proj', dOut, dOut) : undefined },
-        { weight: 'qkv.weight', bias: 'qkv.bias' },
+        { weight: 'qkv.weight', bias: 'qkv.bias', out: 'proj' },
       );
       break;
     default:
