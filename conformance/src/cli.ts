@@ -19,7 +19,8 @@ const USAGE = `mha-conformance: run the MHA conformance suite against a backend
 options:
   --backend <spec>    a package name (resolved from the current directory) or a path to a module
                       exporting an MhaBackend (or 'backends', or a default export); repeatable
-  --repo              run every @mha/backend-* package of the repository (each in its own process)
+  --repo              run every backend package of this repository (package.json 'mhaConformance.module'),
+                      each in its own process
   --fixtures <dir>    extra golden cases in the mha-fixture/1 format, added to the built-in ones; repeatable
   --group <name>      only this group (${GROUPS.join(', ')}); repeatable
   --filter <text>     only test ids containing <text>
@@ -61,7 +62,10 @@ function parse(argv: string[]): Args {
   return values as Args;
 }
 
-/** Backend packages of the repository this CLI was built in (conformance/dist/cli.js -> repo root). */
+/**
+ * Backend modules of the repository this CLI was built in (conformance/dist/cli.js -> repo root): every
+ * package under packages/ or examples/ whose package.json has `mhaConformance.module`.
+ */
 function repoBackends(): string[] {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const dirs = ['packages', 'examples'].map((d) => join(root, d)).filter((d) => existsSync(d));
@@ -70,12 +74,12 @@ function repoBackends(): string[] {
     for (const name of readdirSync(parent).sort()) {
       const pkgPath = join(parent, name, 'package.json');
       if (!existsSync(pkgPath)) continue;
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name?: string; mhaConformance?: { skip?: string } };
-      if (!pkg.name?.startsWith('@mha/backend-') || pkg.mhaConformance?.skip) continue;
-      found.push(join(parent, name));
+      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } };
+      if (!pkg.mhaConformance?.module) continue;
+      found.push(join(parent, name, pkg.mhaConformance.module));
     }
   }
-  if (found.length === 0) throw new Error(`no @mha/backend-* packages found under ${root}`);
+  if (found.length === 0) throw new Error(`no package with mhaConformance.module found under ${root}`);
   return found;
 }
 
