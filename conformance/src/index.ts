@@ -13,3 +13,4 @@ export { summarise, formatTable, formatDetails, totalsLine, type GroupSummary } 
 export { loadBackends, isBackend } from './load-backend.js';
 export { BOOK_PRINTED } from './groups/numeric.js';
 export { referenceBackend } from './reference-backend.js';
+export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
