@@ -62,6 +62,22 @@ export function errorCases(): ConformanceCase[] {
     ['x-float64', MhaErrorCode.InvalidType, (b) => forward(b, { data: new Float64Array(12), shape: [1, 3, 4] })],
     ['x-plain-array', MhaErrorCode.InvalidType, (b) => forward(b, { data: new Array(12).fill(0), shape: [1, 3, 4] })],
     ['x-not-a-tensor', MhaErrorCode.InvalidType, (b) => forward(b, new Float32Array(12))],
+    ['x-NaN', MhaErrorCode.NonFinite, (b) => forward(b, { data: Float32Array.from({ length: 12 }, (_, i) => (i === 5 ? Number.NaN : 0)), shape: [1, 3, 4] })],
+    ['x-Infinity', MhaErrorCode.NonFinite, (b) => forward(b, { data: Float32Array.from({ length: 12 }, (_, i) => (i === 0 ? -Infinity : 0)), shape: [1, 3, 4] })],
+    ['weight-NaN', MhaErrorCode.NonFinite, (b) => create(b, CFG, { ...good().weights, wv: new Float32Array(8).fill(Number.NaN) })],
+    [
+      'weights-too-large-to-return',
+      MhaErrorCode.InvalidShape,
+      // x is small (50,000 floats) but [1, 1, 50000, 50000] weights would be 2.5e9 elements: refuse before allocating.
+      (b) => b.createModule({ dIn: 1, heads: 1, headDim: 1 }, { wq: new Float32Array(1), wk: new Float32Array(1), wv: new Float32Array(1), wo: new Float32Array(1), bo: new Float32Array(1) }).then(async (m) => {
+        try {
+          return await m.forward({ data: new Float32Array(50_000), shape: [1, 50_000, 1] }, { returnAttentionWeights: true });
+        } finally {
+          await m.dispose();
+        }
+      }),
+    ],
+    ['core-op-NaN-key', MhaErrorCode.NonFinite, (b) => b.attention(randomTensor([1, 1, 2, 4], 1), { data: new Float32Array(8).fill(Number.NaN), shape: [1, 1, 2, 4] }, randomTensor([1, 1, 2, 4], 3))],
     ['option-wrong-type', MhaErrorCode.InvalidType, (b) => forward(b, good().x, { returnAttentionWeights: 'yes' })],
     ['option-unknown', MhaErrorCode.InvalidOption, (b) => forward(b, good().x, { returnWeights: true })],
     [

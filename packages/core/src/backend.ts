@@ -1,7 +1,7 @@
 import type { AttentionOptions } from './attention-options.js';
 import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
-import type { Tensor } from './tensor.js';
+import { MAX_ELEMENTS, type Tensor } from './tensor.js';
 import type { ShapeTrace } from './trace.js';
 import {
   resolveForwardOptions,
@@ -158,6 +158,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
           const { batch: B, tokens: T } = input;
           const outLen = B * T * cfg.dOut;
           const wLen = B * cfg.heads * T * T;
+          if (opts.returnAttentionWeights && wLen > MAX_ELEMENTS) {
+            throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape[1]', T, `attention weights [${B}, ${cfg.heads}, ${T}, ${T}] would exceed ${MAX_ELEMENTS} elements; call forward without returnAttentionWeights`);
+          }
           if (outLen === 0) {
             return {
               output: { data: new Float32Array(0), shape: [B, T, cfg.dOut] },

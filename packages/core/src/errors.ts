@@ -17,6 +17,8 @@ export const MhaErrorCode = {
   DimMismatch: 'MHA_DIM_MISMATCH',
   /** A weight is missing, unexpected, or has the wrong number of elements. */
   WeightShape: 'MHA_WEIGHT_SHAPE',
+  /** A weight or input holds NaN or +-Infinity (SPEC.md, "Non-finite values"). */
+  NonFinite: 'MHA_NON_FINITE',
   /** An option has an invalid value (e.g. a non-finite scale). */
   InvalidOption: 'MHA_INVALID_OPTION',
   /** The backend does not support a requested capability. */

@@ -30,6 +30,7 @@ export {
   type ValidAttention,
   type AttentionDims,
   checkTensor,
+  checkFinite,
   resolveForwardOptions,
   validateInput,
   validateAttention,

@@ -1,7 +1,7 @@
 import type { AttentionMask, AttentionOptions } from './attention-options.js';
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
-import { checkShape, formatShape, numel, type Tensor } from './tensor.js';
+import { checkShape, formatShape, MAX_ELEMENTS, numel, type Tensor } from './tensor.js';
 
 /** Options of a module's `forward`. */
 export interface ForwardOptions {
@@ -55,6 +55,19 @@ function checkOptionsObject(options: unknown, field: string, known: readonly str
   return options as Record<string, unknown>;
 }
 
+/**
+ * Throws `MHA_NON_FINITE` at the first NaN / +-Infinity in `data`. One linear pass: negligible next to
+ * the projections that read every element `3 * dOut` times, and it makes every backend behave alike
+ * instead of each propagating NaN in its own way.
+ */
+export function checkFinite(data: Float32Array, field: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v - v is NaN exactly for NaN and the infinities.
+    if (v - v !== 0) throw new MhaError(MhaErrorCode.NonFinite, `${field}[${i}]`, v, 'inputs and weights must be finite');
+  }
+}
+
 /** Validated {@link ForwardOptions} with defaults filled. */
 export function resolveForwardOptions(options: unknown): Required<{ [K in keyof ForwardOptions]: boolean }> {
   const o = checkOptionsObject(options, 'options', ['returnAttentionWeights', 'trace']);
@@ -71,6 +84,10 @@ export function validateInput(config: ResolvedMhaConfig, x: unknown): ValidInput
   if (dIn !== config.dIn) {
     throw new MhaError(MhaErrorCode.DimMismatch, 'x.shape[2]', dIn, `config.dIn is ${config.dIn}`);
   }
+  if (batch * tokens * config.dOut > MAX_ELEMENTS) {
+    throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape', x.shape, `the output would hold ${batch * tokens * config.dOut} elements, over ${MAX_ELEMENTS}`);
+  }
+  checkFinite(x.data, 'x.data');
   return { x: x.data, batch, tokens };
 }
 
@@ -129,6 +146,12 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
     softcap = o.softcap;
   }
   const mask = o.mask === undefined ? undefined : validateMask(o.mask, [batch, qHeads, tq, tk]);
+  if (returnWeights && batch * qHeads * tq * tk > MAX_ELEMENTS) {
+    throw new MhaError(MhaErrorCode.InvalidShape, 'q.shape', q.shape, `the attention weights would hold ${batch * qHeads * tq * tk} elements, over ${MAX_ELEMENTS}`);
+  }
+  checkFinite(q.data, 'q.data');
+  checkFinite(k.data, 'k.data');
+  checkFinite(v.data, 'v.data');
   return { q: q.data, k: k.data, v: v.data, batch, qHeads, kvHeads, tq, tk, dk, dv, causal, scale, softcap, mask, returnWeights };
 }
 
@@ -141,6 +164,13 @@ function validateMask(mask: unknown, target: readonly number[]): AttentionMask {
   checkShape(m.shape, 'options.mask.shape');
   if (m.shape.length < 2 || m.shape.length > 4) throw new MhaError(MhaErrorCode.InvalidShape, 'options.mask.shape', m.shape, 'expected rank 2 to 4');
   if (m.data.length !== numel(m.shape)) throw new MhaError(MhaErrorCode.ShapeMismatch, 'options.mask.data', m.data.length, `expected ${numel(m.shape)} elements`);
+  // An additive mask may hold -Infinity (masked out); NaN or +Infinity would poison the softmax.
+  if (m.kind === 'additive') {
+    for (let i = 0; i < m.data.length; i++) {
+      const v = m.data[i]!;
+      if (Number.isNaN(v) || v === Infinity) throw new MhaError(MhaErrorCode.NonFinite, `options.mask.data[${i}]`, v, 'an additive mask may hold finite values and -Infinity only');
+    }
+  }
   const offset = target.length - m.shape.length;
   m.shape.forEach((d, i) => {
     const t = target[offset + i]!;

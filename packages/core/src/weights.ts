@@ -1,5 +1,6 @@
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
+import { checkFinite } from './validate.js';
 
 /**
  * The canonical weight layout, the same for every backend. All matrices are row-major float32
@@ -82,6 +83,7 @@ export function validateWeights(config: ResolvedMhaConfig, weights: MhaWeights):
     if (w.length !== n) {
       throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, w.length, `expected ${n} elements for shape [${shape.join(',')}]`);
     }
+    checkFinite(w, `weights.${name}`);
     out[name] = w;
   }
   return Object.freeze(out);
