@@ -53,7 +53,7 @@ export function errorCases(): ConformanceCase[] {
     ['weight-missing-bias', MhaErrorCode.WeightShape, (b) => create(b, BIAS_CFG, good().weights)],
     ['weight-unexpected-bias', MhaErrorCode.WeightShape, (b) => create(b, CFG, { ...good().weights, bq: new Float32Array(4) })],
     ['weight-missing-out-proj', MhaErrorCode.WeightShape, (b) => create(b, CFG, { ...good().weights, wo: undefined })],
-    ['weight-float64', MhaErrorCode.InvalidType, (b) => create(b, CFG, { ...good().weights, wk: new Float64Array(8) })],
+    ['weight-float64', MhaErrorCode.InvalidType, (b) => create(b, CFG, { ...good().weights, wk: new Float64Array(16) })],
     ['x-length-mismatch', MhaErrorCode.ShapeMismatch, (b) => forward(b, { data: new Float32Array(11), shape: [1, 3, 4] })],
     ['x-dIn-mismatch', MhaErrorCode.DimMismatch, (b) => forward(b, randomTensor([1, 3, 5], 3))],
     ['x-rank-2', MhaErrorCode.InvalidShape, (b) => forward(b, randomTensor([3, 4], 3))],
@@ -64,7 +64,7 @@ export function errorCases(): ConformanceCase[] {
     ['x-not-a-tensor', MhaErrorCode.InvalidType, (b) => forward(b, new Float32Array(12))],
     ['x-NaN', MhaErrorCode.NonFinite, (b) => forward(b, { data: Float32Array.from({ length: 12 }, (_, i) => (i === 5 ? Number.NaN : 0)), shape: [1, 3, 4] })],
     ['x-Infinity', MhaErrorCode.NonFinite, (b) => forward(b, { data: Float32Array.from({ length: 12 }, (_, i) => (i === 0 ? -Infinity : 0)), shape: [1, 3, 4] })],
-    ['weight-NaN', MhaErrorCode.NonFinite, (b) => create(b, CFG, { ...good().weights, wv: new Float32Array(8).fill(Number.NaN) })],
+    ['weight-NaN', MhaErrorCode.NonFinite, (b) => create(b, CFG, { ...good().weights, wv: new Float32Array(16).fill(Number.NaN) })],
     [
       'weights-too-large-to-return',
       MhaErrorCode.InvalidShape,
