@@ -1,8 +1,8 @@
 import type { Capability, MhaBackend } from '@mha/core';
 import type { Comparison, Tolerance } from './compare.js';
 
-/** The five groups of the suite, in report order. */
-export const GROUPS = ['shapes', 'causal-mask', 'head-split', 'numeric', 'errors'] as const;
+/** The groups of the suite, in report order. */
+export const GROUPS = ['shapes', 'causal-mask', 'head-split', 'numeric', 'properties', 'errors'] as const;
 
 /** A group name. */
 export type Group = (typeof GROUPS)[number];

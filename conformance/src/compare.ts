@@ -26,7 +26,7 @@ function unravel(index: number, shape: readonly number[]): number[] {
 }
 
 /**
- * Compares shape first, then values. NaN equals NaN and equal infinities are equal (as ONNX's runner
+ * Compares shape first, then values. `maxRel` is `|diff| / max(|expected|, atol / rtol)`. NaN equals NaN and equal infinities are equal (as ONNX's runner
  * does); any other non-finite mismatch fails. Relative error uses `|expected|` and skips zeros.
  */
 export function compare(
@@ -57,7 +57,10 @@ export function compare(
     if (!(diff <= allowed)) ok = false;
     if (Number.isNaN(diff)) maxAbs = Infinity;
     else if (diff > maxAbs) maxAbs = diff;
-    if (e !== 0 && Number.isFinite(diff) && diff / Math.abs(e) > maxRel) maxRel = diff / Math.abs(e);
+    // Relative to |e|, floored where the absolute tolerance takes over: tiny expected values would
+    // otherwise report huge relative errors that no tolerance ever asks about.
+    const rel = diff / Math.max(Math.abs(e), tol.atol / tol.rtol);
+    if (Number.isFinite(rel) && rel > maxRel) maxRel = rel;
     if (ratio > worstRatio) {
       worstRatio = ratio;
       worstIndex = i;

@@ -18,7 +18,7 @@ describe('suite structure', () => {
   });
   it('covers every group and every golden fixture', () => {
     const groups = new Set(cases.map((c) => c.group));
-    expect([...groups].sort()).toEqual(['causal-mask', 'errors', 'head-split', 'numeric', 'shapes']);
+    expect([...groups].sort()).toEqual(['causal-mask', 'errors', 'head-split', 'numeric', 'properties', 'shapes']);
     const golden = cases.filter((c) => c.id.startsWith('numeric/golden/')).length;
     expect(golden).toBe(loadFixtureDir(builtinFixturesDir()).length);
   });

@@ -6,6 +6,7 @@ import { causalMaskCases } from './groups/causal-mask.js';
 import { errorCases } from './groups/errors.js';
 import { headSplitCases } from './groups/head-split.js';
 import { numericCases } from './groups/numeric.js';
+import { propertyCases } from './groups/properties.js';
 import { shapeCases } from './groups/shapes.js';
 import { profileFor, type BackendProfile } from './profiles.js';
 
@@ -21,7 +22,7 @@ export interface SuiteOptions {
 
 /** Every case of the suite, in group order, with unique ids. */
 export function buildSuite(options: SuiteOptions): ConformanceCase[] {
-  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...errorCases()];
+  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...propertyCases(), ...errorCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.id)) throw new Error(`duplicate conformance id ${c.id}`);

@@ -1,4 +1,6 @@
 import {
+  fromPerHead,
+  toPerHead,
   initWeights,
   randomTensor,
   resolveConfig,
@@ -65,3 +67,35 @@ export const MODULE_GRID: readonly ModuleCase[] = [
 
 /** The causal subset of {@link MODULE_GRID}. */
 export const CAUSAL_GRID: readonly ModuleCase[] = MODULE_GRID.filter((c) => c.config.causal);
+
+/** `x` with every token after position `t` replaced by fresh noise. */
+export function perturbAfter(x: Tensor, t: number, seed: number): Tensor {
+  const [B, T, D] = x.shape as [number, number, number];
+  const noise = randomTensor([B, T, D], seed, 3);
+  const data = x.data.slice();
+  for (let b = 0; b < B; b++) for (let s = t + 1; s < T; s++) for (let d = 0; d < D; d++) data[(b * T + s) * D + d] = noise.data[(b * T + s) * D + d]!;
+  return { data, shape: x.shape };
+}
+
+/** Rows `0..t` of every batch of a `[B, T, D]` tensor. */
+export function prefix(x: Tensor, t: number): Tensor {
+  const [B, T, D] = x.shape as [number, number, number];
+  const out = new Float32Array(B * (t + 1) * D);
+  for (let b = 0; b < B; b++) out.set(x.data.subarray(b * T * D, (b * T + t + 1) * D), b * (t + 1) * D);
+  return { data: out, shape: [B, t + 1, D] };
+}
+
+/** Reorders heads by `perm` in q/k/v columns and biases, and the matching rows of `wo`. */
+export function permuteHeads(config: MhaConfig, w: MhaWeights, perm: readonly number[]): MhaWeights {
+  const cfg = resolveConfig(config);
+  const heads = toPerHead(cfg, w);
+  const dh = cfg.headDim;
+  let wo: Float32Array | undefined;
+  if (w.wo) {
+    wo = new Float32Array(w.wo.length);
+    // Merged column block of new head p is old head perm[p]; wo rows follow the merged columns.
+    perm.forEach((old, p) => wo!.set(w.wo!.subarray(old * dh * cfg.dOut, (old + 1) * dh * cfg.dOut), p * dh * cfg.dOut));
+  }
+  return fromPerHead(cfg, perm.map((old) => heads[old]!), wo ? { wo, bo: w.bo } : undefined);
+}
+

@@ -1,26 +1,9 @@
-import { randomTensor, referenceAttention, type Tensor } from '@mha/core';
+import { randomTensor, referenceAttention } from '@mha/core';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
-import { caseParams, CAUSAL_GRID, materialise, withModule, type ModuleCase } from '../util.js';
+import { caseParams, CAUSAL_GRID, materialise, perturbAfter, prefix, withModule, type ModuleCase } from '../util.js';
 
 const SPEC = 'SPEC.md#causal-mask';
-
-/** `x` with every token after position `t` replaced by fresh noise. */
-function perturbAfter(x: Tensor, t: number, seed: number): Tensor {
-  const [B, T, D] = x.shape as [number, number, number];
-  const noise = randomTensor([B, T, D], seed, 3);
-  const data = x.data.slice();
-  for (let b = 0; b < B; b++) for (let s = t + 1; s < T; s++) for (let d = 0; d < D; d++) data[(b * T + s) * D + d] = noise.data[(b * T + s) * D + d]!;
-  return { data, shape: x.shape };
-}
-
-/** Rows `0..t` of every batch of a `[B, T, D]` tensor. */
-function prefix(x: Tensor, t: number): Tensor {
-  const [B, T, D] = x.shape as [number, number, number];
-  const out = new Float32Array(B * (t + 1) * D);
-  for (let b = 0; b < B; b++) out.set(x.data.subarray(b * T * D, (b * T + t + 1) * D), b * (t + 1) * D);
-  return { data: out, shape: [B, t + 1, D] };
-}
 
 /** causal-mask: zero weight above the diagonal, rows sum to 1, prefix invariance, and non-causal mode sees the future. */
 export function causalMaskCases(): ConformanceCase[] {

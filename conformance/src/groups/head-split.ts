@@ -10,7 +10,7 @@ import {
 } from '@mha/core';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
-import { caseParams, materialise, withModule, type ModuleCase } from '../util.js';
+import { caseParams, materialise, permuteHeads, withModule, type ModuleCase } from '../util.js';
 
 const SPEC = 'SPEC.md#head-split';
 
@@ -42,20 +42,6 @@ function sliceLast(x: Tensor, start: number, count: number): Tensor {
   const out = new Float32Array(B * T * count);
   for (let r = 0; r < B * T; r++) out.set(x.data.subarray(r * D + start, r * D + start + count), r * count);
   return { data: out, shape: [B, T, count] };
-}
-
-/** Reorders heads by `perm` in q/k/v columns and biases, and the matching rows of `wo`. */
-function permuteHeads(config: MhaConfig, w: MhaWeights, perm: readonly number[]): MhaWeights {
-  const cfg = resolveConfig(config);
-  const heads = toPerHead(cfg, w);
-  const dh = cfg.headDim;
-  let wo: Float32Array | undefined;
-  if (w.wo) {
-    wo = new Float32Array(w.wo.length);
-    // Merged column block of new head p is old head perm[p]; wo rows follow the merged columns.
-    perm.forEach((old, p) => wo!.set(w.wo!.subarray(old * dh * cfg.dOut, (old + 1) * dh * cfg.dOut), p * dh * cfg.dOut));
-  }
-  return fromPerHead(cfg, perm.map((old) => heads[old]!), wo ? { wo, bo: w.bo } : undefined);
 }
 
 /** head-split: H single-head modules == the fused module; head permutation invariance; each head == the core op on its block. */
