@@ -56,3 +56,4 @@ export { softmaxInPlace } from './reference/softmax.js';
 export { causalVisibleKeys } from './reference/causal-mask.js';
 export { splitHeads, mergeHeads } from './reference/split-heads.js';
 export { linear64 } from './reference/linear.js';
+export { detectRuntime } from './runtime.js';
