@@ -1,0 +1,67 @@
+import type { KernelForwardResult, ModuleKernel, MhaWeights, ResolvedMhaConfig, ValidInput } from '@mha/core';
+import { exportOnnx, MODULE_NAMES } from '@mha/onnx';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
+import { buildTrace, traceFetches } from './trace.js';
+
+const OUT = MODULE_NAMES.output;
+const WEIGHTS = MODULE_NAMES.attentionWeights;
+
+/**
+ * A module on onnxruntime: the exported graph in one `InferenceSession`, created once when the
+ * module is built and reused by every `forward`. A second session, over the same graph with the
+ * `attention_weights` and `trace_*` outputs added, is created only if a caller asks for attention
+ * weights or a trace: exposing those tensors keeps onnxruntime from fusing and reusing them, so plain
+ * forwards never pay for it. `dispose()` releases both.
+ */
+export class OrtModuleKernel implements ModuleKernel {
+  private diagnostics: Promise<InferenceSession> | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly config: ResolvedMhaConfig,
+    private readonly weights: Readonly<MhaWeights>,
+    private readonly options: ResolvedOrtBackendOptions,
+    private readonly session: InferenceSession,
+  ) {}
+
+  /** Exports the module's graph and opens its session. */
+  static async create(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ResolvedOrtBackendOptions): Promise<OrtModuleKernel> {
+    const bytes = exportOnnx(config, weights, { flavour: options.flavour });
+    return new OrtModuleKernel(config, weights, options, await InferenceSession.create(bytes, sessionOptions(options)));
+  }
+
+  private diagnosticSession(): Promise<InferenceSession> {
+    this.diagnostics ??= InferenceSession.create(
+      exportOnnx(this.config, this.weights, { flavour: this.options.flavour, attentionWeights: true, traceOutputs: true }),
+      sessionOptions(this.options),
+    );
+    return this.diagnostics;
+  }
+
+  async forward(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
+    const dims = [input.batch, input.tokens, this.config.dIn];
+    // The caller's buffer goes to onnxruntime as is: no copy on our side, and onnxruntime never writes to inputs.
+    const feeds = { [MODULE_NAMES.input]: new Tensor('float32', input.x, dims) };
+    if (!opts.returnAttentionWeights && !opts.trace) {
+      const r = await this.session.run(feeds, [OUT]);
+      return { output: r[OUT]!.data as Float32Array };
+    }
+    const session = await this.diagnosticSession();
+    const fetches = opts.trace ? [OUT, ...traceFetches(this.options.flavour)] : [OUT, WEIGHTS];
+    const r = await session.run(feeds, fetches);
+    return {
+      output: r[OUT]!.data as Float32Array,
+      attentionWeights: opts.returnAttentionWeights ? (r[WEIGHTS]!.data as Float32Array) : undefined,
+      trace: opts.trace ? buildTrace(this.options.flavour, this.config, dims, Object.fromEntries(fetches.map((f) => [f, r[f]!.dims]))) : undefined,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    const diagnostics = this.diagnostics;
+    this.diagnostics = undefined;
+    await Promise.all([this.session.release(), diagnostics?.then((s) => s.release())]);
+  }
+}

@@ -1,0 +1,63 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
+import { FLAVOURS, type OnnxFlavour } from '@mha/onnx';
+import type { InferenceSession } from 'onnxruntime-node';
+
+/** onnxruntime's graph optimisation levels (`'all'` is onnxruntime's default). */
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
+
+/** Options of {@link createOrtBackend}. */
+export interface OrtBackendOptions {
+  /** Which exported graph runs: the ONNX `Attention` operator (opset 23) or primitive ops (opset 17). */
+  flavour: OnnxFlavour;
+  /**
+   * Threads onnxruntime uses inside one operator (`intraOpNumThreads`). `0` or unset: onnxruntime
+   * picks (one per physical core). `1` gives a fully single-threaded, run-to-run deterministic backend.
+   */
+  intraOpNumThreads?: number | undefined;
+  /** onnxruntime's graph optimisation level. Default `'all'`. */
+  graphOptimizationLevel?: GraphOptimizationLevel | undefined;
+  /** Backend name. Default `ort-attention-op` / `ort-decomposed`. */
+  name?: string | undefined;
+}
+
+/** {@link OrtBackendOptions} validated, defaults filled in. */
+export interface ResolvedOrtBackendOptions {
+  readonly flavour: OnnxFlavour;
+  readonly intraOpNumThreads: number;
+  readonly graphOptimizationLevel: GraphOptimizationLevel;
+  readonly name: string;
+}
+
+const KNOWN = ['flavour', 'intraOpNumThreads', 'graphOptimizationLevel', 'name'];
+
+/** Validates backend options; a bad value raises `MhaError` naming the option. */
+export function resolveOrtBackendOptions(options: OrtBackendOptions): ResolvedOrtBackendOptions {
+  if (typeof options !== 'object' || options === null) throw new MhaError(MhaErrorCode.InvalidType, 'options', options, 'must be an object with a flavour');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) throw new MhaError(MhaErrorCode.InvalidOption, `options.${key}`, (options as unknown as Record<string, unknown>)[key], `unknown option; expected ${KNOWN.join(', ')}`);
+  }
+  const { flavour, intraOpNumThreads = 0, graphOptimizationLevel = 'all' } = options;
+  if (!FLAVOURS.includes(flavour)) throw new MhaError(MhaErrorCode.InvalidOption, 'options.flavour', flavour, `expected ${FLAVOURS.join(' or ')}`);
+  if (!Number.isSafeInteger(intraOpNumThreads) || intraOpNumThreads < 0) {
+    throw new MhaError(MhaErrorCode.InvalidOption, 'options.intraOpNumThreads', intraOpNumThreads, 'must be a non-negative integer (0 = onnxruntime decides)');
+  }
+  if (!LEVELS.includes(graphOptimizationLevel)) {
+    throw new MhaError(MhaErrorCode.InvalidOption, 'options.graphOptimizationLevel', graphOptimizationLevel, `expected one of ${LEVELS.join(', ')}`);
+  }
+  const name = options.name ?? `ort-${flavour}`;
+  if (typeof name !== 'string' || name.length === 0) throw new MhaError(MhaErrorCode.InvalidOption, 'options.name', name, 'must be a non-empty string');
+  return { flavour, intraOpNumThreads, graphOptimizationLevel, name };
+}
+
+/** The onnxruntime session options these backend options stand for (CPU execution provider). */
+export function sessionOptions(o: ResolvedOrtBackendOptions): InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: o.graphOptimizationLevel,
+    // One operator runs at a time in these graphs' critical path; parallelism is inside operators.
+    executionMode: 'sequential',
+    ...(o.intraOpNumThreads > 0 ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
+  };
+}

@@ -1,0 +1,155 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
+import { causalKeep, dimOf, dimsOf, maskOut, softmaxLastAxis } from './decomposed-ops.js';
+import { FLAVOURS, OPSETS, type OnnxFlavour } from './export.js';
+import { encodeModel, GraphBuilder, type Dim } from './graph-builder.js';
+import { CORE_OP_NAMES as N } from './names.js';
+import { DataType } from './proto.js';
+
+/** The mask input of a core-op graph: its kind and rank (its dims stay symbolic). */
+export interface MaskSpec {
+  /** `bool`: true = may attend; `additive`: float32 added to the scores (`-Infinity` masks). */
+  readonly kind: 'bool' | 'additive';
+  /** 2 (`[q_tokens, kv_tokens]`) to 4 (`[batch, q_heads, q_tokens, kv_tokens]`), broadcast numpy-style. */
+  readonly rank: 2 | 3 | 4;
+}
+
+/**
+ * Options of {@link exportAttentionOp}: everything that is fixed in the graph. Shapes are not among
+ * them: every dimension is symbolic, so one graph serves every batch, head count, length and head size.
+ */
+export interface AttentionOpExportOptions {
+  /** Default `'decomposed'`. */
+  flavour?: OnnxFlavour | undefined;
+  /** As for {@link exportOnnx}. */
+  opset?: number | undefined;
+  /** Query `i` attends keys `j <= i` (top-left aligned when the lengths differ). */
+  causal?: boolean | undefined;
+  /** Score scale; `undefined`/`null` = `1/sqrt(qk_head_dim)`, computed by the graph from the input. */
+  scale?: number | null | undefined;
+  /** `softcap * tanh(scores / softcap)` when > 0. */
+  softcap?: number | undefined;
+  /** Add the `attn_mask` input. */
+  mask?: MaskSpec | undefined;
+  /** Add the `weights` output `[batch, q_heads, q_tokens, kv_tokens]`. */
+  weights?: boolean | undefined;
+}
+
+/** Validated {@link AttentionOpExportOptions}. */
+export interface ResolvedAttentionOpOptions {
+  readonly flavour: OnnxFlavour;
+  readonly opset: number;
+  readonly causal: boolean;
+  readonly scale: number | undefined;
+  readonly softcap: number;
+  readonly mask: MaskSpec | undefined;
+  readonly weights: boolean;
+}
+
+function bad(field: string, value: unknown, detail: string): MhaError {
+  return new MhaError(MhaErrorCode.InvalidOption, `options.${field}`, value, detail);
+}
+
+/** Checks core-op export options and fills in defaults. */
+export function resolveAttentionOpOptions(options: AttentionOpExportOptions | undefined): ResolvedAttentionOpOptions {
+  const o = options ?? {};
+  const flavour = o.flavour ?? 'decomposed';
+  if (!FLAVOURS.includes(flavour)) throw bad('flavour', flavour, `expected ${FLAVOURS.join(' or ')}`);
+  const range = OPSETS[flavour];
+  const opset = o.opset ?? range.default;
+  if (!Number.isInteger(opset) || opset < range.min || opset > range.max) throw bad('opset', opset, `the ${flavour} flavour is written at opset ${range.min}..${range.max}`);
+  if (o.scale !== undefined && o.scale !== null && !Number.isFinite(o.scale)) throw bad('scale', o.scale, 'must be finite');
+  const softcap = o.softcap ?? 0;
+  if (!Number.isFinite(softcap) || softcap < 0) throw bad('softcap', softcap, 'must be a finite number >= 0 (0 = off)');
+  if (o.mask !== undefined) {
+    if (o.mask.kind !== 'bool' && o.mask.kind !== 'additive') throw bad('mask.kind', o.mask.kind, "expected 'bool' or 'additive'");
+    if (![2, 3, 4].includes(o.mask.rank)) throw bad('mask.rank', o.mask.rank, 'expected 2, 3 or 4');
+  }
+  return { flavour, opset, causal: o.causal ?? false, scale: o.scale ?? undefined, softcap, mask: o.mask, weights: o.weights ?? false };
+}
+
+const MASK_DIMS = ['mask_batch', 'mask_heads', 'mask_q_tokens', 'mask_kv_tokens'];
+
+/**
+ * Exports the attention core op alone as an ONNX model: inputs `q [batch, q_heads, q_tokens,
+ * qk_head_dim]`, `k [batch, kv_heads, kv_tokens, qk_head_dim]`, `v [batch, kv_heads, kv_tokens,
+ * v_head_dim]` (and `attn_mask` with `mask`); outputs `output [batch, q_heads, q_tokens, v_head_dim]`
+ * (and `weights`). Grouped-query attention (`q_heads` a multiple of `kv_heads`) and cross-attention
+ * work in both flavours; a query row whose keys are all masked gives zeros, never NaN.
+ *
+ * @example
+ * const bytes = exportAttentionOp({ flavour: 'attention-op', causal: true, weights: true });
+ */
+export function exportAttentionOp(options?: AttentionOpExportOptions): Uint8Array {
+  const o = resolveAttentionOpOptions(options);
+  const g = new GraphBuilder();
+  const q = g.input(N.q, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', 'qk_head_dim']);
+  const k = g.input(N.k, DataType.FLOAT, ['batch', 'kv_heads', 'kv_tokens', 'qk_head_dim']);
+  const v = g.input(N.v, DataType.FLOAT, ['batch', 'kv_heads', 'kv_tokens', 'v_head_dim']);
+  const mask = o.mask ? g.input(N.mask, o.mask.kind === 'bool' ? DataType.BOOL : DataType.FLOAT, MASK_DIMS.slice(4 - o.mask.rank)) : undefined;
+  const { output, weights } = o.flavour === 'attention-op' ? attentionOpCore(g, o, q, k, v, mask) : decomposedCore(g, o, q, k, v, mask);
+  g.output(N.output, output, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', 'v_head_dim']);
+  if (weights) g.output(N.weights, weights, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', 'kv_tokens']);
+  const doc = `Attention core op (causal=${o.causal}, scale=${o.scale ?? '1/sqrt(qk_head_dim)'}, softcap=${o.softcap}, mask=${o.mask ? `${o.mask.kind} rank ${o.mask.rank}` : 'none'}), ${o.flavour} flavour, exported by @mha/onnx.`;
+  return encodeModel(g.graph(`attention_${o.flavour.replace('-', '_')}`, doc), {
+    irVersion: OPSETS[o.flavour].irVersion,
+    opset: o.opset,
+    doc,
+    metadata: { 'mha.format': 'mha-onnx/1', 'mha.flavour': o.flavour, 'mha.graph': 'attention-core-op' },
+  });
+}
+
+/** `[batch, q_heads, q_tokens, kv_tokens]` computed from q and k, as an int64 vector. */
+function scoresShape(g: GraphBuilder, q: string, k: string): string {
+  return g.node('Concat', [dimsOf(g, q, 0, 3, 'q_dims_bhs'), dimsOf(g, k, 2, 3, 'kv_tokens_1d')], { axis: { int: 0 } }, 'scores_shape');
+}
+
+function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined): { output: string; weights?: string } {
+  const attrs = {
+    is_causal: { int: o.causal ? 1 : 0 },
+    ...(o.scale !== undefined ? { scale: { float: o.scale } } : {}),
+    ...(o.softcap > 0 ? { softcap: { float: o.softcap } } : {}),
+    ...(o.weights ? { qk_matmul_output_mode: { int: 3 } } : {}),
+  };
+  const inputs = mask ? [q, k, v, mask] : [q, k, v];
+  const outs = g.nodeN('Attention', inputs, attrs, o.weights ? [N.output, '', '', 'qk_softmax'] : [N.output]);
+  if (!o.weights) return { output: outs[0]! };
+  // See module-attention-op.ts: restores the symbolic kv_tokens dim that ONNX shape inference loses.
+  return { output: outs[0]!, weights: g.node('Reshape', [outs[3]!, scoresShape(g, q, k)], {}, N.weights) };
+}
+
+function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined): { output: string; weights?: string } {
+  // Grouped-query: view q as [batch, kv_heads, group, q_tokens, d] and k, v as [batch, kv_heads, 1,
+  // kv_tokens, d]; MatMul broadcasts the group axis, so query head h meets KV head floor(h / group).
+  const grouped = g.node('Concat', [dimsOf(g, k, 0, 2, 'kv_dims_bh'), g.constInt64([-1]), dimsOf(g, q, 2, 4, 'q_dims_sd')], { axis: { int: 0 } }, 'q_grouped_shape');
+  const q5 = g.node('Reshape', [q, grouped], {}, 'q_grouped');
+  const axes2 = g.constInt64([2], [1], 'axes2');
+  const k5 = g.node('Unsqueeze', [k, axes2], {}, 'k_grouped');
+  const v5 = g.node('Unsqueeze', [v, axes2], {}, 'v_grouped');
+  const kT = g.node('Transpose', [k5], { perm: { ints: [0, 1, 2, 4, 3] } }, 'k_transposed');
+  const qk5 = g.node('MatMul', [q5, kT], {}, 'qk_grouped');
+  const qk = g.node('Reshape', [qk5, scoresShape(g, q, k)], {}, 'qk');
+  let scale: string;
+  if (o.scale !== undefined) scale = g.constFloat([o.scale], [], 'scale');
+  else {
+    const dk = g.node('Cast', [dimOf(g, q, 3, 'qk_head_dim')], { to: { int: DataType.FLOAT } }, 'qk_head_dim_f');
+    scale = g.node('Reciprocal', [g.node('Sqrt', [dk], {}, 'sqrt_head_dim')], {}, 'scale');
+  }
+  let s = g.node('Mul', [qk, scale], {}, 'scores');
+  if (o.softcap > 0) {
+    const cap = g.constFloat([o.softcap], [], 'softcap');
+    const tanh = g.node('Tanh', [g.node('Div', [s, cap], {}, 'scores_over_cap')], {}, 'tanh_scores');
+    s = g.node('Mul', [tanh, cap], {}, 'capped_scores');
+  }
+  let keep: string | undefined;
+  if (o.causal) keep = causalKeep(g, dimOf(g, q, 2, 'q_tokens_count'), dimOf(g, k, 2, 'kv_tokens_count'));
+  if (mask && o.mask?.kind === 'additive') s = g.node('Add', [s, mask], {}, 'biased_scores');
+  if (mask && o.mask?.kind === 'bool') keep = keep ? g.node('And', [keep, mask], {}, 'keep') : mask;
+  if (keep) s = maskOut(g, s, keep, 'masked_scores');
+  // Only a user mask can hide every key of a row; causal masking alone always leaves key 0.
+  const probs = softmaxLastAxis(g, s, mask !== undefined, o.weights ? N.weights : 'probs');
+  const probs5 = g.node('Reshape', [probs, g.node('Shape', [qk5], {}, 'qk_grouped_shape')], {}, 'probs_grouped');
+  const out5 = g.node('MatMul', [probs5, v5], {}, 'output_grouped');
+  const outShape = g.node('Concat', [dimsOf(g, q, 0, 3, 'q_dims_bhs'), dimsOf(g, v, 3, 4, 'v_head_dim_1d')], { axis: { int: 0 } }, 'output_shape');
+  const output = g.node('Reshape', [out5, outShape], {}, N.output);
+  return o.weights ? { output, weights: probs } : { output };
+}
