@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOrtBackend, ortAttentionOp, ortDecomposed } from './index.js';
 import { expectClose, fixtureIds, moduleCase } from './test-helpers.js';
 
+// onnxruntime types InferenceSession as a factory; at runtime it is the class whose instances create() returns.
+const sessionPrototype = (InferenceSession as unknown as { prototype: InferenceSession }).prototype;
+
 const BACKENDS = [ortAttentionOp, ortDecomposed];
 
 afterEach(() => vi.restoreAllMocks());
@@ -84,7 +87,7 @@ describe('sessions', () => {
 
   it('creates one session per module, once, and reuses it for every plain forward', async () => {
     const create = vi.spyOn(InferenceSession, 'create');
-    const run = vi.spyOn(InferenceSession.prototype, 'run');
+    const run = vi.spyOn(sessionPrototype, 'run');
     const m = await ortDecomposed.createModule(cfg, weights);
     expect(create).toHaveBeenCalledTimes(1);
     for (let i = 0; i < 3; i++) await m.forward(randomTensor([1, 2 + i, 4], i));
@@ -98,7 +101,7 @@ describe('sessions', () => {
   });
 
   it('dispose() releases the module sessions, once; forward afterwards is MHA_DISPOSED', async () => {
-    const release = vi.spyOn(InferenceSession.prototype, 'release');
+    const release = vi.spyOn(sessionPrototype, 'release');
     const plain = await ortAttentionOp.createModule(cfg, weights);
     await plain.forward(randomTensor([1, 2, 4], 1));
     await plain.dispose();

@@ -49,18 +49,27 @@ function bad(field: string, value: unknown, detail: string): MhaError {
   return new MhaError(MhaErrorCode.InvalidOption, `options.${field}`, value, detail);
 }
 
+const KNOWN = ['flavour', 'opset', 'causal', 'scale', 'softcap', 'mask', 'weights'];
+
 /** Checks core-op export options and fills in defaults. */
 export function resolveAttentionOpOptions(options: AttentionOpExportOptions | undefined): ResolvedAttentionOpOptions {
   const o = options ?? {};
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.includes(key)) throw bad(key, (o as Record<string, unknown>)[key], `unknown option; expected ${KNOWN.join(', ')}`);
+  }
+  for (const key of ['causal', 'weights'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, `options.${key}`, o[key], 'must be a boolean');
+  }
   const flavour = o.flavour ?? 'decomposed';
   if (!FLAVOURS.includes(flavour)) throw bad('flavour', flavour, `expected ${FLAVOURS.join(' or ')}`);
   const range = OPSETS[flavour];
   const opset = o.opset ?? range.default;
   if (!Number.isInteger(opset) || opset < range.min || opset > range.max) throw bad('opset', opset, `the ${flavour} flavour is written at opset ${range.min}..${range.max}`);
-  if (o.scale !== undefined && o.scale !== null && !Number.isFinite(o.scale)) throw bad('scale', o.scale, 'must be finite');
+  if (o.scale !== undefined && o.scale !== null && (typeof o.scale !== 'number' || !Number.isFinite(o.scale))) throw bad('scale', o.scale, 'must be finite');
   const softcap = o.softcap ?? 0;
-  if (!Number.isFinite(softcap) || softcap < 0) throw bad('softcap', softcap, 'must be a finite number >= 0 (0 = off)');
+  if (typeof softcap !== 'number' || !Number.isFinite(softcap) || softcap < 0) throw bad('softcap', softcap, 'must be a finite number >= 0 (0 = off)');
   if (o.mask !== undefined) {
+    if (typeof o.mask !== 'object' || o.mask === null) throw bad('mask', o.mask, 'expected { kind, rank }');
     if (o.mask.kind !== 'bool' && o.mask.kind !== 'additive') throw bad('mask.kind', o.mask.kind, "expected 'bool' or 'additive'");
     if (![2, 3, 4].includes(o.mask.rank)) throw bad('mask.rank', o.mask.rank, 'expected 2, 3 or 4');
   }
@@ -110,7 +119,14 @@ function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: stri
     ...(o.softcap > 0 ? { softcap: { float: o.softcap } } : {}),
     ...(o.weights ? { qk_matmul_output_mode: { int: 3 } } : {}),
   };
-  const inputs = mask ? [q, k, v, mask] : [q, k, v];
+  let inputs = [q, k, v];
+  if (mask) {
+    // The operator reads a mask's last two dims as [q_tokens, kv_tokens] exactly (a shorter key dim
+    // means padding, not broadcasting), so broadcast those two numpy-style first. Leading dims of 1
+    // are broadcast by the operator itself.
+    const lastTwo = g.node('Concat', [dimsOf(g, q, 2, 3, 'q_tokens_1d'), dimsOf(g, k, 2, 3, 'kv_tokens_1d')], { axis: { int: 0 } }, 'mask_tokens_shape');
+    inputs = [q, k, v, g.node('Expand', [mask, lastTwo], {}, 'attn_mask_expanded')];
+  }
   const outs = g.nodeN('Attention', inputs, attrs, o.weights ? [N.output, '', '', 'qk_softmax'] : [N.output]);
   if (!o.weights) return { output: outs[0]! };
   // See module-attention-op.ts: restores the symbolic kv_tokens dim that ONNX shape inference loses.

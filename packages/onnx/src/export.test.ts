@@ -1,0 +1,170 @@
+import { initWeights, resolveConfig, type MhaConfig } from '@mha/core';
+import { describe, expect, it } from 'vitest';
+import { exportAttentionOp } from './core-op.js';
+import { exportOnnx } from './export.js';
+import { readModel, type OnnxModel } from './read.js';
+
+// Numerics are tested where a runtime is available (@mha/backend-onnxruntime); here: structure.
+const cfgOf = (c: MhaConfig) => resolveConfig(c);
+const ops = (m: OnnxModel) => new Set(m.graph.nodes.map((n) => n.opType));
+const init = (m: OnnxModel, name: string) => m.graph.initializers.find((t) => t.name === name);
+
+describe('exportOnnx, decomposed flavour', () => {
+  const config = cfgOf({ dIn: 5, dOut: 6, heads: 3, causal: true, qkvBias: true, scale: 0.3 });
+  const weights = initWeights(config, 4);
+  const m = readModel(exportOnnx(config, weights, { flavour: 'decomposed' }));
+
+  it('is opset 17, IR 8, built from primitive ops only', () => {
+    expect(m.opset).toBe(17);
+    expect(m.irVersion).toBe(8);
+    expect(m.producerName).toBe('@mha/onnx');
+    expect(ops(m).has('Attention')).toBe(false);
+    for (const op of ops(m)) {
+      expect(['MatMul', 'Add', 'Mul', 'Reshape', 'Transpose', 'Gather', 'Shape', 'Range', 'Unsqueeze', 'GreaterOrEqual', 'Where', 'Softmax']).toContain(op);
+    }
+  });
+
+  it('has input x [batch, tokens, dIn] and output [batch, tokens, dOut], symbolic batch and tokens', () => {
+    expect(m.graph.inputs).toEqual([{ name: 'x', elemType: 1, dims: ['batch', 'tokens', 5] }]);
+    expect(m.graph.outputs).toEqual([{ name: 'output', elemType: 1, dims: ['batch', 'tokens', 6] }]);
+  });
+
+  it('stores the weights as initializers: [wq | wk | wv] fused column-wise, biases, out projection', () => {
+    const qkv = init(m, 'qkv_weight')!;
+    expect(qkv.dims).toEqual([5, 18]);
+    const data = qkv.data as Float32Array;
+    for (const [p, w] of [weights.wq, weights.wk, weights.wv].entries()) {
+      for (let i = 0; i < 5; i++) for (let j = 0; j < 6; j++) expect(data[i * 18 + p * 6 + j]).toBe(w[i * 6 + j]);
+    }
+    expect(Array.from(init(m, 'qkv_bias')!.data as Float32Array)).toEqual([...weights.bq!, ...weights.bk!, ...weights.bv!]);
+    expect(Array.from(init(m, 'out_weight')!.data as Float32Array)).toEqual(Array.from(weights.wo!));
+    expect(Array.from(init(m, 'out_bias')!.data as Float32Array)).toEqual(Array.from(weights.bo!));
+    expect(Array.from(init(m, 'scale')!.data as Float32Array)).toEqual([Math.fround(0.3)]);
+  });
+
+  it('builds the causal mask from the runtime length: no initializer depends on T', () => {
+    expect(ops(m).has('Range')).toBe(true);
+    const sizes = new Set([5, 6, 18, 3, 2, 1]);
+    for (const t of m.graph.initializers) for (const d of t.dims) expect(sizes.has(d), `${t.name} dims ${t.dims.join('x')}`).toBe(true);
+    const nonCausal = readModel(exportOnnx({ ...config, causal: false }, weights, { flavour: 'decomposed' }));
+    expect(ops(nonCausal).has('Range')).toBe(false);
+    expect(ops(nonCausal).has('Where')).toBe(false);
+  });
+
+  it('writes the config into metadata', () => {
+    expect(m.metadata['mha.flavour']).toBe('decomposed');
+    expect(JSON.parse(m.metadata['mha.config']!)).toEqual({ dIn: 5, heads: 3, headDim: 2, causal: true, qkvBias: true, outProj: true, outProjBias: true, scale: 0.3 });
+  });
+
+  it('wrapper layout: no out projection initializers, output straight from the merged heads', () => {
+    const wrapper = cfgOf({ dIn: 4, heads: 2, headDim: 3, causal: true, outProj: false });
+    const w = readModel(exportOnnx(wrapper, initWeights(wrapper, 1)));
+    expect(init(w, 'out_weight')).toBeUndefined();
+    expect(w.graph.outputs).toEqual([{ name: 'output', elemType: 1, dims: ['batch', 'tokens', 6] }]);
+  });
+
+  it('optional outputs: attention_weights, and trace_* on request', () => {
+    const both = readModel(exportOnnx(config, weights, { attentionWeights: true, traceOutputs: true }));
+    expect(both.graph.outputs.map((o) => o.name)).toEqual(['output', 'attention_weights', 'trace_qkv', 'trace_q', 'trace_k', 'trace_v', 'trace_scores', 'trace_context', 'trace_merged']);
+    expect(both.graph.outputs[1]!.dims).toEqual(['batch', 3, 'tokens', 'tokens']);
+    // No Identity copies: the outputs are the tensors themselves.
+    expect(ops(both).has('Identity')).toBe(false);
+  });
+
+  it('can be written at opset 13..17', () => {
+    expect(readModel(exportOnnx(config, weights, { opset: 13 })).opset).toBe(13);
+    expect(() => exportOnnx(config, weights, { opset: 18 })).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.opset' }));
+    expect(() => exportOnnx(config, weights, { opset: 12 })).toThrow(expect.objectContaining({ field: 'options.opset' }));
+  });
+});
+
+describe('exportOnnx, attention-op flavour', () => {
+  const config = cfgOf({ dIn: 8, dOut: 8, heads: 4, causal: true });
+  const m = readModel(exportOnnx(config, initWeights(config, 2), { flavour: 'attention-op' }));
+
+  it('is opset 23 with one standard Attention node carrying heads, causality and scale as attributes', () => {
+    expect(m.opset).toBe(23);
+    expect(m.irVersion).toBe(11);
+    const attention = m.graph.nodes.filter((n) => n.opType === 'Attention');
+    expect(attention).toHaveLength(1);
+    expect(attention[0]!.domain).toBe('');
+    expect(attention[0]!.attributes).toEqual({
+      q_num_heads: { kind: 'int', value: 4 },
+      kv_num_heads: { kind: 'int', value: 4 },
+      is_causal: { kind: 'int', value: 1 },
+      scale: { kind: 'float', value: Math.fround(1 / Math.sqrt(2)) },
+    });
+    expect([...ops(m)].sort()).toEqual(['Add', 'Attention', 'MatMul', 'Split']);
+  });
+
+  it('asks the operator for softmax weights (qk_matmul_output_mode 3) only when attention_weights is exported', () => {
+    const w = readModel(exportOnnx(config, initWeights(config, 2), { flavour: 'attention-op', attentionWeights: true }));
+    const node = w.graph.nodes.find((n) => n.opType === 'Attention')!;
+    expect(node.attributes.qk_matmul_output_mode).toEqual({ kind: 'int', value: 3 });
+    expect(node.outputs).toEqual(['merged', '', '', 'qk_softmax']);
+    expect(w.graph.outputs.map((o) => [o.name, o.dims])).toEqual([
+      ['output', ['batch', 'tokens', 8]],
+      ['attention_weights', ['batch', 4, 'tokens', 'tokens']],
+    ]);
+  });
+
+  it('only exists at opset 23', () => {
+    expect(() => exportOnnx(config, initWeights(config, 2), { flavour: 'attention-op', opset: 17 })).toThrow(expect.objectContaining({ field: 'options.opset' }));
+  });
+});
+
+describe('exportOnnx input checks', () => {
+  const config = cfgOf({ dIn: 4, dOut: 4, heads: 2 });
+  it('validates config, weights and options with typed errors', () => {
+    expect(() => exportOnnx({ dIn: 4, dOut: 5, heads: 2 }, initWeights(config, 1))).toThrow(expect.objectContaining({ code: 'MHA_HEADS_NOT_DIVISIBLE' }));
+    expect(() => exportOnnx(config, { ...initWeights(config, 1), bq: new Float32Array(4) })).toThrow(expect.objectContaining({ code: 'MHA_WEIGHT_SHAPE', field: 'weights.bq' }));
+    expect(() => exportOnnx(config, initWeights(config, 1), { flavour: 'tflite' as never })).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.flavour' }));
+    expect(() => exportOnnx(config, initWeights(config, 1), { weights: true } as never)).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.weights' }));
+    expect(() => exportOnnx(config, initWeights(config, 1), { attentionWeights: 1 } as never)).toThrow(expect.objectContaining({ code: 'MHA_INVALID_TYPE' }));
+  });
+});
+
+describe('exportAttentionOp', () => {
+  it('has symbolic dims everywhere and the documented names', () => {
+    const m = readModel(exportAttentionOp({ flavour: 'decomposed', weights: true, mask: { kind: 'bool', rank: 3 } }));
+    expect(m.graph.inputs).toEqual([
+      { name: 'q', elemType: 1, dims: ['batch', 'q_heads', 'q_tokens', 'qk_head_dim'] },
+      { name: 'k', elemType: 1, dims: ['batch', 'kv_heads', 'kv_tokens', 'qk_head_dim'] },
+      { name: 'v', elemType: 1, dims: ['batch', 'kv_heads', 'kv_tokens', 'v_head_dim'] },
+      { name: 'attn_mask', elemType: 9, dims: ['mask_heads', 'mask_q_tokens', 'mask_kv_tokens'] },
+    ]);
+    expect(m.graph.outputs).toEqual([
+      { name: 'output', elemType: 1, dims: ['batch', 'q_heads', 'q_tokens', 'v_head_dim'] },
+      { name: 'weights', elemType: 1, dims: ['batch', 'q_heads', 'q_tokens', 'kv_tokens'] },
+    ]);
+    expect(m.graph.initializers.every((t) => t.dims.length <= 1)).toBe(true);
+  });
+
+  it('decomposed: computes the default scale from the head size in the graph; a fixed scale is a constant', () => {
+    expect(ops(readModel(exportAttentionOp({})))).toContain('Sqrt');
+    const fixed = readModel(exportAttentionOp({ scale: 0.5 }));
+    expect(ops(fixed).has('Sqrt')).toBe(false);
+    expect(Array.from(init(fixed, 'scale')!.data as Float32Array)).toEqual([0.5]);
+  });
+
+  it('attention-op: attributes only for what is set', () => {
+    const plain = readModel(exportAttentionOp({ flavour: 'attention-op' }));
+    expect(plain.graph.nodes.find((n) => n.opType === 'Attention')!.attributes).toEqual({ is_causal: { kind: 'int', value: 0 } });
+    const full = readModel(exportAttentionOp({ flavour: 'attention-op', causal: true, scale: 0.25, softcap: 2, weights: true, mask: { kind: 'additive', rank: 2 } }));
+    expect(full.graph.nodes.find((n) => n.opType === 'Attention')!.attributes).toEqual({
+      is_causal: { kind: 'int', value: 1 },
+      scale: { kind: 'float', value: 0.25 },
+      softcap: { kind: 'float', value: 2 },
+      qk_matmul_output_mode: { kind: 'int', value: 3 },
+    });
+    expect(full.graph.inputs[3]).toEqual({ name: 'attn_mask', elemType: 1, dims: ['mask_q_tokens', 'mask_kv_tokens'] });
+  });
+
+  it('rejects bad options', () => {
+    expect(() => exportAttentionOp({ softcap: -1 })).toThrow(expect.objectContaining({ field: 'options.softcap' }));
+    expect(() => exportAttentionOp({ scale: Infinity })).toThrow(expect.objectContaining({ field: 'options.scale' }));
+    expect(() => exportAttentionOp({ mask: { kind: 'bool', rank: 5 as never } })).toThrow(expect.objectContaining({ field: 'options.mask.rank' }));
+    expect(() => exportAttentionOp({ dropout: 0.1 } as never)).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.dropout' }));
+    expect(() => exportAttentionOp({ causal: 'yes' } as never)).toThrow(expect.objectContaining({ code: 'MHA_INVALID_TYPE', field: 'options.causal' }));
+  });
+});
