@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportAttentionOp, exportOnnx, FLAVOURS, MODULE_NAMES } from '@mha/onnx';
+import { exportAttentionOp, exportOnnx, FLAVOURS, MODULE_NAMES, readTensorProto } from '@mha/onnx';
+import { main as mhaOnnx } from '@mha/onnx/cli';
 import { initWeights, randomTensor, referenceAttention, referenceForward, resolveConfig } from '@mha/core';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attentionCase, expectClose, moduleCase } from './test-helpers.js';
+import { attentionCase, expectClose, GOLDEN_DIR, moduleCase } from './test-helpers.js';
 
 // What a user does with an export: write the file, open it elsewhere in a fresh session, feed by name.
 const dir = mkdtempSync(join(tmpdir(), 'mha-onnx-'));
@@ -56,6 +57,26 @@ describe.each(FLAVOURS)('%s export written to disk', (flavour) => {
     expectClose(r.output!.data as Float32Array, f.expected.output.data, 'output');
     expectClose(r.weights!.data as Float32Array, f.expected.attentionWeights.data, 'weights');
     expectClose(r.output!.data as Float32Array, referenceAttention(f.q, f.k, f.v, { causal: true }).output.data, 'output vs reference');
+    await session.release();
+  });
+});
+
+describe.each(FLAVOURS)('mha-onnx CLI, %s', (flavour) => {
+  it('writes a model and ONNX test data that onnxruntime reproduces', async () => {
+    const model = join(dir, `cli-${flavour}.onnx`);
+    const data = join(dir, `cli-${flavour}`);
+    const quiet = () => {};
+    const code = await mhaOnnx(['export', '--fixture', join(GOLDEN_DIR, 'book-mha-qkv-bias.json'), '--flavour', flavour, '--attention-weights', '--out', model, '--test-data', data], quiet, quiet);
+    expect(code).toBe(0);
+    const pb = (name: string) => readTensorProto(readFileSync(join(data, 'test_data_set_0', name)));
+    const x = pb('input_0.pb');
+    const session = await InferenceSession.create(model);
+    const r = await session.run({ [x.name]: new Tensor('float32', x.data as Float32Array, x.dims) });
+    for (const file of ['output_0.pb', 'output_1.pb']) {
+      const expected = pb(file);
+      expect(r[expected.name]!.dims).toEqual(expected.dims);
+      expectClose(r[expected.name]!.data as Float32Array, expected.data as Float32Array, file);
+    }
     await session.release();
   });
 });
