@@ -17,6 +17,8 @@ const WEIGHTS = MODULE_NAMES.attentionWeights;
 export class OrtModuleKernel implements ModuleKernel {
   private diagnostics: Promise<InferenceSession> | undefined;
   private released = false;
+  /** Runs in flight: `dispose()` waits for them, since releasing a session under a running call is unsafe. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly config: ResolvedMhaConfig,
@@ -32,14 +34,30 @@ export class OrtModuleKernel implements ModuleKernel {
   }
 
   private diagnosticSession(): Promise<InferenceSession> {
-    this.diagnostics ??= InferenceSession.create(
-      exportOnnx(this.config, this.weights, { flavour: this.options.flavour, attentionWeights: true, traceOutputs: true }),
-      sessionOptions(this.options),
-    );
+    if (this.diagnostics === undefined) {
+      const created = InferenceSession.create(
+        exportOnnx(this.config, this.weights, { flavour: this.options.flavour, attentionWeights: true, traceOutputs: true }),
+        sessionOptions(this.options),
+      );
+      this.diagnostics = created;
+      // A failed creation is not cached: the next request tries again.
+      created.catch(() => {
+        if (this.diagnostics === created) this.diagnostics = undefined;
+      });
+    }
     return this.diagnostics;
   }
 
-  async forward(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
+  /** Runs the graph on one validated input; see the class comment for which session serves it. */
+  forward(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
+    const run = this.run(input, opts);
+    this.inFlight.add(run);
+    const done = () => this.inFlight.delete(run);
+    run.then(done, done);
+    return run;
+  }
+
+  private async run(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
     const dims = [input.batch, input.tokens, this.config.dIn];
     // The caller's buffer goes to onnxruntime as is: no copy on our side, and onnxruntime never writes to inputs.
     const feeds = { [MODULE_NAMES.input]: new Tensor('float32', input.x, dims) };
@@ -57,11 +75,13 @@ export class OrtModuleKernel implements ModuleKernel {
     };
   }
 
+  /** Releases the sessions once the runs in flight have finished. Idempotent. */
   async dispose(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    await Promise.allSettled([...this.inFlight]);
     const diagnostics = this.diagnostics;
     this.diagnostics = undefined;
-    await Promise.all([this.session.release(), diagnostics?.then((s) => s.release())]);
+    await Promise.all([this.session.release(), diagnostics?.then((s) => s.release(), () => undefined)]);
   }
 }

@@ -114,6 +114,16 @@ describe('sessions', () => {
     await expect(diagnosed.forward(randomTensor([1, 2, 4], 1))).rejects.toMatchObject({ code: 'MHA_DISPOSED' });
   });
 
+  it('dispose() during a forward waits for it before releasing the session', async () => {
+    const big = resolveConfig({ dIn: 64, dOut: 64, heads: 4, causal: true });
+    const w = initWeights(big, 1);
+    const x = randomTensor([2, 256, 64], 1);
+    const m = await ortDecomposed.createModule(big, w);
+    const pending = m.forward(x);
+    await m.dispose();
+    expectClose((await pending).output.data, referenceForward(big, w, x).output.data, 'forward overlapping dispose');
+  });
+
   it('applies intraOpNumThreads and graphOptimizationLevel to its sessions', async () => {
     const create = vi.spyOn(InferenceSession, 'create');
     const b = createOrtBackend({ flavour: 'decomposed', intraOpNumThreads: 1, graphOptimizationLevel: 'disabled' });

@@ -113,6 +113,18 @@ describe('exportOnnx, attention-op flavour', () => {
   });
 });
 
+describe('exported bytes', () => {
+  it('are a plain Uint8Array that owns exactly its buffer, small (pooled by protobufjs) or large', () => {
+    for (const config of [cfgOf({ dIn: 2, dOut: 2, heads: 1 }), cfgOf({ dIn: 64, dOut: 64, heads: 4 })]) {
+      const bytes = exportOnnx(config, initWeights(config, 1));
+      expect(bytes.constructor).toBe(Uint8Array);
+      expect(bytes.byteOffset).toBe(0);
+      expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+      expect(readModel(bytes).graph.inputs[0]!.dims).toEqual(['batch', 'tokens', config.dIn]);
+    }
+  });
+});
+
 describe('exportOnnx input checks', () => {
   const config = cfgOf({ dIn: 4, dOut: 4, heads: 2 });
   it('validates config, weights and options with typed errors', () => {

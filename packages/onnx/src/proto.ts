@@ -31,7 +31,8 @@ export function toNumber(v: Int64Like): number {
  * Uint8Array that owns exactly its bytes, so `bytes.buffer` is safe to pass on.
  */
 export function ownedBytes(b: Uint8Array): Uint8Array {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.constructor === Uint8Array) return b;
+  // A large Buffer has an ArrayBuffer of its own: re-wrap it as a plain Uint8Array without copying.
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer);
   const out = new Uint8Array(b.byteLength);
   out.set(b);
   return out;
