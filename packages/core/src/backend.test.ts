@@ -70,6 +70,29 @@ describe('defineBackend', () => {
     expect(m.disposed).toBe(true);
     expect(await codeOf(m.forward(randomTensor([1, 2, 3], 1)))).toBe(MhaErrorCode.Disposed);
   });
+  it('dispose waits for forwards still running before freeing the kernel', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { backend } = fake({
+      createKernel: () => ({
+        forward: async (input) => {
+          await gate;
+          order.push('forward done');
+          return { output: new Float32Array(input.batch * input.tokens * 4) };
+        },
+        dispose: () => {
+          order.push('kernel freed');
+        },
+      }),
+    });
+    const m = await backend.createModule(cfg, initWeights(resolveConfig(cfg), 1));
+    const running = m.forward(randomTensor([1, 2, 3], 1));
+    const disposing = m.dispose();
+    release();
+    await Promise.all([running, disposing]);
+    expect(order).toEqual(['forward done', 'kernel freed']);
+  });
   it('refuses capabilities the backend did not declare', async () => {
     const { backend } = fake();
     expect(await codeOf(backend.attention(randomTensor([1, 1, 2, 4], 1), randomTensor([1, 1, 3, 4], 2), randomTensor([1, 1, 3, 4], 3)))).toBe(MhaErrorCode.Unsupported);

@@ -75,6 +75,8 @@ export interface MhaBackend {
   createModule(config: MhaConfig | ResolvedMhaConfig, weights: MhaWeights): Promise<MhaModule>;
   /** The attention core op on already-projected `q [B,Hq,Tq,dk]`, `k [B,Hkv,Tk,dk]`, `v [B,Hkv,Tk,dv]`. */
   attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult>;
+  /** Frees backend-level resources (e.g. cached core-op sessions). Modules stay the caller's to dispose. */
+  dispose(): Promise<void>;
 }
 
 /** What a backend's module kernel returns; sizes are checked by core. */
@@ -97,6 +99,8 @@ export interface BackendDefinition {
   readonly capabilities: readonly Capability[];
   createKernel(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>): ModuleKernel | Promise<ModuleKernel>;
   attention(a: ValidAttention): { output: Float32Array; weights?: Float32Array | undefined } | Promise<{ output: Float32Array; weights?: Float32Array | undefined }>;
+  /** Optional: frees backend-level resources. */
+  dispose?(): void | Promise<void>;
 }
 
 function contract(backend: string, field: string, got: unknown, expected: number): MhaError {
@@ -144,6 +148,8 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       const owned = Object.freeze(Object.fromEntries(Object.entries(w).map(([k, v]) => [k, (v as Float32Array).slice()]))) as Readonly<MhaWeights>;
       const kernel = await def.createKernel(cfg, owned);
       let disposed = false;
+      // Forwards still running when dispose() is called finish before the kernel is freed.
+      const inFlight = new Set<Promise<unknown>>();
       const name = def.name;
       const module: MhaModule = {
         backend: name,
@@ -168,7 +174,14 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
               trace: opts.trace ? emptyTrace(cfg, B, T) : undefined,
             };
           }
-          const r = await kernel.forward(input, opts);
+          const run = Promise.resolve(kernel.forward(input, opts));
+          inFlight.add(run);
+          let r: KernelForwardResult;
+          try {
+            r = await run;
+          } finally {
+            inFlight.delete(run);
+          }
           const result: { output: Tensor; attentionWeights?: Tensor; trace?: ShapeTrace } = {
             output: { data: checkLength(name, 'output', r.output, outLen), shape: [B, T, cfg.dOut] },
           };
@@ -184,6 +197,7 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
         async dispose() {
           if (disposed) return;
           disposed = true;
+          await Promise.allSettled([...inFlight]);
           await kernel.dispose?.();
         },
       };
@@ -210,6 +224,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
         output: { data: checkLength(def.name, 'output', r.output, outLen), shape: outShape },
         weights: a.returnWeights ? { data: checkLength(def.name, 'weights', r.weights, wLen), shape: wShape } : undefined,
       };
+    },
+    async dispose() {
+      await def.dispose?.();
     },
   };
 }

@@ -109,6 +109,8 @@ export interface ValidAttention extends AttentionDims {
   readonly v: Float32Array;
   readonly causal: boolean;
   readonly scale: number;
+  /** True when no scale was given and `scale` is the default `1/sqrt(dk)` (exporters can omit the attribute). */
+  readonly defaultScale: boolean;
   readonly softcap: number;
   readonly mask: AttentionMask | undefined;
   readonly returnWeights: boolean;
@@ -152,7 +154,8 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
   checkFinite(q.data, 'q.data');
   checkFinite(k.data, 'k.data');
   checkFinite(v.data, 'v.data');
-  return { q: q.data, k: k.data, v: v.data, batch, qHeads, kvHeads, tq, tk, dk, dv, causal, scale, softcap, mask, returnWeights };
+  const defaultScale = o.scale === undefined || o.scale === null;
+  return { q: q.data, k: k.data, v: v.data, batch, qHeads, kvHeads, tq, tk, dk, dv, causal, scale, defaultScale, softcap, mask, returnWeights };
 }
 
 function validateMask(mask: unknown, target: readonly number[]): AttentionMask {

@@ -56,6 +56,7 @@ export function referenceForward(config: MhaConfig | ResolvedMhaConfig, weights:
     dv: dh,
     causal: cfg.causal,
     scale: cfg.scale,
+    defaultScale: cfg.defaultScale,
     softcap: 0,
     mask: undefined,
     returnWeights: true,
