@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { GROUPS, type Group } from './case.js';
 import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
 import { loadBackends } from './load-backend.js';
+import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
 import { formatDetails, formatTable, totalsLine } from './report.js';
 import { buildSuite, runSuite, type BackendReport } from './suite.js';
 
@@ -131,8 +132,9 @@ async function main(): Promise<number> {
   }
   const fixtures = [builtinFixturesDir(), ...args.fixtures].flatMap((d) => loadFixtureDir(d));
   const groups = args.group.length > 0 ? (args.group as Group[]) : undefined;
+  const onnxPeer = loadOnnxPeerCases(builtinOnnxPeerDir());
   if (args.list) {
-    for (const c of buildSuite({ fixtures, groups, filter: args.filter })) console.log(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`);
+    for (const c of buildSuite({ fixtures, onnxPeer, groups, filter: args.filter })) console.log(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`);
     return 0;
   }
   const specs = [...args.backend, ...(args.repo ? repoBackends() : [])];
@@ -147,7 +149,7 @@ async function main(): Promise<number> {
       continue;
     }
     for (const backend of await loadBackends(spec)) {
-      reports.push(await runSuite(backend, { fixtures, groups, filter: args.filter, onResult: progress(backend.name) }));
+      reports.push(await runSuite(backend, { fixtures, onnxPeer, groups, filter: args.filter, onResult: progress(backend.name) }));
     }
   }
   const details = formatDetails(reports);

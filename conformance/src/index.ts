@@ -14,3 +14,4 @@ export { loadBackends, isBackend } from './load-backend.js';
 export { BOOK_PRINTED } from './groups/numeric.js';
 export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
+export { loadOnnxPeerCases, loadOnnxPeerCase, builtinOnnxPeerDir, type OnnxPeerCase } from './onnx-peer.js';

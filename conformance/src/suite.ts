@@ -7,6 +7,8 @@ import { errorCases } from './groups/errors.js';
 import { headSplitCases } from './groups/head-split.js';
 import { numericCases } from './groups/numeric.js';
 import { propertyCases } from './groups/properties.js';
+import { onnxPeerCases } from './groups/onnx-peer.js';
+import type { OnnxPeerCase } from './onnx-peer.js';
 import { shapeCases } from './groups/shapes.js';
 import { profileFor, type BackendProfile } from './profiles.js';
 
@@ -14,6 +16,8 @@ import { profileFor, type BackendProfile } from './profiles.js';
 export interface SuiteOptions {
   /** Golden fixtures for the numeric group (built-in ones plus any extra directory). */
   readonly fixtures: readonly Fixture[];
+  /** ONNX Attention peer cases for the onnx-peer group (default: none). */
+  readonly onnxPeer?: readonly OnnxPeerCase[] | undefined;
   /** Only these groups (default: all). */
   readonly groups?: readonly Group[] | undefined;
   /** Only ids containing this substring. */
@@ -22,7 +26,7 @@ export interface SuiteOptions {
 
 /** Every case of the suite, in group order, with unique ids. */
 export function buildSuite(options: SuiteOptions): ConformanceCase[] {
-  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...propertyCases(), ...errorCases()];
+  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...errorCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.id)) throw new Error(`duplicate conformance id ${c.id}`);

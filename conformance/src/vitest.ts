@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MhaBackend } from '@mha/core';
 import { GROUPS, type Group } from './case.js';
 import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
+import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
 import { profileFor, type BackendProfile } from './profiles.js';
 import { buildSuite, runCase, skipReason } from './suite.js';
 
@@ -28,7 +29,7 @@ export function describeConformance(backend: MhaBackend | (() => MhaBackend), op
   const b = typeof backend === 'function' ? backend() : backend;
   const fixtures = [builtinFixturesDir(), ...(options.fixtureDirs ?? [])].flatMap((d) => loadFixtureDir(d));
   const profile = profileFor(b.name, options.profile);
-  const cases = buildSuite({ fixtures, groups: options.groups });
+  const cases = buildSuite({ fixtures, onnxPeer: loadOnnxPeerCases(builtinOnnxPeerDir()), groups: options.groups });
   describe(`conformance: ${b.name}`, () => {
     for (const group of GROUPS) {
       const inGroup = cases.filter((c) => c.group === group);

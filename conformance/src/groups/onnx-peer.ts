@@ -1,0 +1,28 @@
+import { ConformanceFailure, expectClose, type ConformanceCase } from '../case.js';
+import { compare, type Tolerance } from '../compare.js';
+import type { OnnxPeerCase } from '../onnx-peer.js';
+
+/**
+ * float16 cases are computed here in float32 and compared with ONNX's half-precision expectations:
+ * half has an 11-bit significand (unit roundoff 2^-11 = 4.9e-4), so allow two of those.
+ */
+const HALF_TOLERANCE: Tolerance = { atol: 1e-3, rtol: 1e-3 };
+
+/** onnx-peer: the ONNX project's own Attention tests, through each backend's core op. */
+export function onnxPeerCases(cases: readonly OnnxPeerCase[]): ConformanceCase[] {
+  return cases.map((c) => ({
+    id: `onnx-peer/${c.name}`,
+    group: 'onnx-peer' as const,
+    spec: 'SPEC.md#core-op',
+    title: `ONNX Attention node test ${c.name} (opset ${c.opset})${c.half ? ', float16 widened to float32' : ''}`,
+    needs: c.needs,
+    skipFor: () => c.unsupported,
+    async run(ctx) {
+      const tol = c.half ? HALF_TOLERANCE : ctx.tolerance;
+      const r = await ctx.backend.attention(c.q, c.k, c.v, { ...c.options, returnWeights: c.expectedWeights !== undefined });
+      for (const v of r.output.data) if (Number.isNaN(v)) throw new ConformanceFailure('output holds NaN (a fully masked row must give zeros)');
+      expectClose(ctx, 'Y', compare(r.output, c.expected, tol));
+      if (c.expectedWeights) expectClose(ctx, 'qk_matmul_output (mode 3, softmax probabilities)', compare(r.weights!, c.expectedWeights, tol));
+    },
+  }));
+}

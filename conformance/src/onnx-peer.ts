@@ -1,0 +1,131 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
+import { readModel, readTensorProto, type OnnxTensor } from '@mha/onnx';
+
+/**
+ * One ONNX `Attention` node test, mapped onto our core op. 3D-layout cases (`[B, S, H*d]` with
+ * `q_num_heads` / `kv_num_heads`) are converted to the 4D `[B, H, S, d]` layout and back.
+ */
+export interface OnnxPeerCase {
+  readonly name: string;
+  readonly opset: number;
+  /** Set when the case needs something outside the contract; the case is then a declared skip. */
+  readonly unsupported?: string | undefined;
+  readonly needs: Capability[];
+  readonly q: Tensor;
+  readonly k: Tensor;
+  readonly v: Tensor;
+  readonly options: AttentionOptions;
+  /** Expected output in our 4D layout. */
+  readonly expected: Tensor;
+  /** Expected softmax probabilities (`qk_matmul_output` mode 3), when the case has them. */
+  readonly expectedWeights?: Tensor | undefined;
+  /** True for float16 cases (widened to float32; their expected values carry half-precision rounding). */
+  readonly half: boolean;
+}
+
+/** The peer cases shipped inside this package (dist/fixtures/onnx-attention) or the repo's copy. */
+export function builtinOnnxPeerDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const found = [join(here, 'fixtures', 'onnx-attention'), join(here, '..', '..', 'fixtures', 'onnx-attention')].find((d) => existsSync(join(d, 'README.md')));
+  if (!found) throw new MhaError(MhaErrorCode.InvalidType, 'fixtures', 'onnx-attention', 'peer cases not found (was the package built?)');
+  return found;
+}
+
+function toF32(t: OnnxTensor): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  if (t.data instanceof Float64Array) return Float32Array.from(t.data);
+  throw new MhaError(MhaErrorCode.InvalidType, t.name, t.type, 'expected a float tensor');
+}
+
+/** `[B, S, H*d]` -> `[B, H, S, d]`. */
+function to4d(data: Float32Array, dims: number[], heads: number): Tensor {
+  const [B, S, W] = dims as [number, number, number];
+  const d = W / heads;
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) for (let h = 0; h < heads; h++) for (let i = 0; i < d; i++) out[((b * heads + h) * S + s) * d + i] = data[(b * S + s) * W + h * d + i]!;
+  return { data: out, shape: [B, heads, S, d] };
+}
+
+/** Reads one case directory (model.onnx + test_data_set_0). */
+export function loadOnnxPeerCase(dir: string): OnnxPeerCase {
+  const name = dir.split(/[\\/]/).pop()!;
+  const model = readModel(readFileSync(join(dir, 'model.onnx')));
+  const node = model.graph.nodes[0];
+  if (!node || node.opType !== 'Attention' || model.graph.nodes.length !== 1) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx`, node?.opType, 'expected one Attention node');
+  const data = join(dir, 'test_data_set_0');
+  const byName = new Map<string, OnnxTensor>();
+  model.graph.inputs.forEach((vi, i) => byName.set(vi.name, readTensorProto(readFileSync(join(data, `input_${i}.pb`)))));
+  const outputs = new Map<string, OnnxTensor>();
+  model.graph.outputs.forEach((vi, i) => outputs.set(vi.name, readTensorProto(readFileSync(join(data, `output_${i}.pb`)))));
+  // Tensors are matched to node slots by name: optional slots may be empty strings.
+  const slot = (i: number) => (node.inputs[i] ? byName.get(node.inputs[i]!) : undefined);
+  const outSlot = (i: number) => (node.outputs[i] ? outputs.get(node.outputs[i]!) : undefined);
+  const attr = (key: string, fallback: number) => {
+    const a = node.attributes[key];
+    return a && (a.kind === 'int' || a.kind === 'float') ? a.value : fallback;
+  };
+  const Q = slot(0)!;
+  const K = slot(1)!;
+  const V = slot(2)!;
+  const mask = slot(3);
+  const half = Q.type === 'float16';
+  let unsupported: string | undefined;
+  if (slot(4) || slot(5)) unsupported = 'needs a past/present KV cache (past_key/past_value), not in the contract yet';
+  else if (slot(6)) unsupported = 'needs nonpad_kv_seqlen (opset-24 external KV cache), not in the contract yet';
+  const mode = attr('qk_matmul_output_mode', 0);
+  const qk = outSlot(3);
+  if (!unsupported && qk && mode !== 3) unsupported = `compares qk_matmul_output mode ${mode} (scores before softmax), which the contract does not expose`;
+
+  const is3d = Q.dims.length === 3;
+  const qHeads = attr('q_num_heads', 0);
+  const kvHeads = attr('kv_num_heads', 0);
+  const q = is3d ? to4d(toF32(Q), Q.dims, qHeads) : { data: toF32(Q), shape: Q.dims };
+  const k = is3d ? to4d(toF32(K), K.dims, kvHeads) : { data: toF32(K), shape: K.dims };
+  const v = is3d ? to4d(toF32(V), V.dims, kvHeads) : { data: toF32(V), shape: V.dims };
+  const Y = outSlot(0)!;
+  const expected = is3d ? to4d(toF32(Y), Y.dims, qHeads) : { data: toF32(Y), shape: Y.dims };
+
+  const softcap = attr('softcap', 0);
+  const scaleAttr = node.attributes.scale;
+  const options: AttentionOptions = {
+    causal: attr('is_causal', 0) === 1,
+    scale: scaleAttr && scaleAttr.kind === 'float' ? scaleAttr.value : undefined,
+    softcap: softcap > 0 ? softcap : undefined,
+    mask: mask
+      ? mask.type === 'bool'
+        ? { kind: 'bool', data: mask.data as Uint8Array, shape: mask.dims }
+        : { kind: 'additive', data: toF32(mask), shape: mask.dims }
+      : undefined,
+  };
+  const needs: Capability[] = [];
+  if (q.shape[2] !== k.shape[2]) needs.push('cross-attention');
+  if (q.shape[1] !== k.shape[1]) needs.push('grouped-query');
+  if (q.shape[3] !== v.shape[3]) needs.push('value-head-dim');
+  if (mask) needs.push('attn-mask');
+  if (softcap > 0) needs.push('softcap');
+  if (!unsupported && mask && mask.dims[mask.dims.length - 1] !== k.shape[2]) unsupported = 'mask shorter than the key length (padding semantics of opset 24)';
+  return {
+    name,
+    opset: model.opset,
+    unsupported,
+    needs,
+    q,
+    k,
+    v,
+    options,
+    expected,
+    expectedWeights: qk && mode === 3 ? { data: toF32(qk), shape: qk.dims } : undefined,
+    half,
+  };
+}
+
+/** Every case directory under `dir` (names starting with `test_`, `_expanded` twins excluded), sorted. */
+export function loadOnnxPeerCases(dir: string): OnnxPeerCase[] {
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('test_') && !n.includes('_expanded'))
+    .sort()
+    .map((n) => loadOnnxPeerCase(join(dir, n)));
+}
