@@ -68,8 +68,16 @@ export function formatDetails(reports: readonly BackendReport[]): string {
     }
   }
   for (const r of reports) {
+    // Capability skips are counted per capability; other reasons verbatim.
+    const caps = new Map<string, number>();
     const reasons = new Map<string, number>();
-    for (const s of r.results.filter((x) => x.status === 'skip')) reasons.set(s.reason ?? '', (reasons.get(s.reason ?? '') ?? 0) + 1);
+    for (const s of r.results.filter((x) => x.status === 'skip')) {
+      const reason = s.reason ?? '';
+      const missing = reason.startsWith('backend does not declare') ? [...reason.matchAll(/'([a-z-]+)'/g)].map((m) => m[1]!) : [];
+      if (missing.length > 0) for (const c of missing) caps.set(c, (caps.get(c) ?? 0) + 1);
+      else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    if (caps.size > 0) lines.push(`skip ${r.backend}: undeclared capabilities (cases needing each): ${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`);
     for (const [reason, n] of reasons) lines.push(`skip ${r.backend} x${n}: ${reason}`);
   }
   return lines.join('\n');
