@@ -1,0 +1,56 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ResolvedTfjsBackendOptions, TfjsBackendName } from './options.js';
+import { silenceCpuBanner } from './quiet-cpu.js';
+import { configureWasmPaths } from './wasm-paths.js';
+
+const INSTALL_HINT: Readonly<Record<TfjsBackendName, string>> = {
+  cpu: 'it ships with @tensorflow/tfjs-backend-cpu, a dependency of this package',
+  wasm: 'it ships with @tensorflow/tfjs-backend-wasm, a dependency of this package',
+  webgl: "browsers only: install @tensorflow/tfjs-backend-webgl and `import '@tensorflow/tfjs-backend-webgl'` before creating a module",
+  webgpu: "browsers only: install @tensorflow/tfjs-backend-webgpu and `import '@tensorflow/tfjs-backend-webgpu'` before creating a module",
+};
+
+/**
+ * Makes `options.tfBackend` tfjs's active backend, initialising it (and, for wasm, its binary paths) on
+ * first use. Call only inside {@link exclusive}. Throws `MHA_UNSUPPORTED` when the backend is not
+ * registered in this process or fails to initialise.
+ */
+export async function activate(options: ResolvedTfjsBackendOptions): Promise<void> {
+  const name = options.tfBackend;
+  if (tf.getBackend() !== name || tf.engine().registry[name] === undefined) {
+    if (name === 'wasm') await configureWasmPaths(options.wasmPaths);
+    let ok: boolean;
+    try {
+      ok = await tf.setBackend(name);
+    } catch (e) {
+      throw new MhaError(MhaErrorCode.Unsupported, 'options.tfBackend', name, `tfjs has no backend '${name}' registered (${INSTALL_HINT[name]}): ${(e as Error).message}`);
+    }
+    if (!ok) throw new MhaError(MhaErrorCode.Unsupported, 'options.tfBackend', name, `tfjs backend '${name}' failed to initialise in this environment`);
+  }
+  if (name === 'cpu') silenceCpuBanner();
+}
+
+/**
+ * Throws unless `name` is tfjs's active, initialised backend right now. Call synchronously immediately
+ * before building tensors: with no `await` in between, nothing can switch the backend until the
+ * computation has been issued, so a module can never silently compute on (or move its weights to)
+ * another backend. It fails only if code outside this package switches tfjs's backend concurrently.
+ */
+export function assertActive(name: TfjsBackendName): void {
+  let active: tf.KernelBackend | undefined;
+  try {
+    active = tf.backend();
+  } catch {
+    active = undefined;
+  }
+  const expected = tf.engine().registry[name];
+  if (tf.getBackend() !== name || active === undefined || active !== expected) {
+    throw new MhaError(
+      MhaErrorCode.Unsupported,
+      'tfjs.backend',
+      tf.getBackend(),
+      `expected tfjs backend '${name}' to be active; other code switched tfjs's process-wide backend (tf.setBackend) while this call was starting. Await your own tf.setBackend calls before calling this package`,
+    );
+  }
+}
