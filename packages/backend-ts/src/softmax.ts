@@ -1,6 +1,6 @@
-/** `2^-n` for `n = 0 .. 1075` (the last entries are subnormal, then 0). */
+/** `2^-n` for `n = 0 .. 1023` (all normal doubles). */
 const POW2_NEG = /* @__PURE__ */ (() => {
-  const t = new Float64Array(1076);
+  const t = new Float64Array(1024);
   let v = 1;
   for (let n = 0; n < t.length; n++, v /= 2) t[n] = v;
   return t;
@@ -16,8 +16,9 @@ const LN2_LO = 1.90821492927058770002e-10;
  * matters because a causal T = 1024 layer takes ~6 million of them. `expNonPositive(0) === 1` exactly.
  */
 export function expNonPositive(x: number): number {
-  // Below -745.13 the result underflows to 0; the negated test also sends -Infinity (and NaN) there.
-  if (!(x > -745.2)) return 0;
+  // Below -708 e^x is subnormal (or 0, or x is -Infinity): rare, so hand it to Math.exp, which rounds
+  // subnormals correctly. The negated test also sends NaN there.
+  if (!(x >= -708)) return Math.exp(x);
   // x = -n ln2 + r with n = round(-x / ln2) >= 0, so e^x = 2^-n e^r.
   const n = (0.5 - x * Math.LOG2E) | 0;
   const r = x + n * LN2_HI + n * LN2_LO;
