@@ -1,4 +1,4 @@
-import type { MhaWeights, ModuleKernel, ResolvedMhaConfig, ValidInput } from '@mha/core';
+import type { KernelForwardResult, MhaWeights, ModuleKernel, ResolvedMhaConfig, ValidInput } from '@mha/core';
 import { runAttention, type AttentionProblem } from './attention-kernel.js';
 import { matmulPacked, packWeights, type PackedWeights } from './matmul.js';
 import { TILE } from './micro-kernel.js';
@@ -12,10 +12,13 @@ export interface ModuleKernelOptions {
   readonly retainScratch: boolean;
 }
 
-/** A {@link ModuleKernel} that also reports its scratch use (for tests of the O(T x D) memory claim). */
+/** A synchronous {@link ModuleKernel} that also reports its scratch use (for tests of the O(T x D) memory claim). */
 export interface TsModuleKernel extends ModuleKernel {
   /** Float64 elements held in work buffers right now. */
   readonly scratchElements: number;
+  forward(input: ValidInput, options: { returnAttentionWeights: boolean; trace: boolean }): KernelForwardResult;
+  /** Drops the packed weights and work buffers; `forward` afterwards throws. */
+  dispose(): void;
 }
 
 /**
@@ -50,7 +53,7 @@ export function createModuleKernel(config: ResolvedMhaConfig, weights: Readonly<
     get scratchElements() {
       return scratch.heldElements;
     },
-    forward(input: ValidInput, opts) {
+    forward(input: ValidInput, opts): KernelForwardResult {
       // Core raises MHA_DISPOSED before calling a disposed kernel; this guards direct use.
       if (wqkv === undefined) throw new Error('ts module kernel used after dispose()');
       const { x, batch: B, tokens: T } = input;
