@@ -27,7 +27,7 @@ describe('mha-conformance CLI', () => {
     const r = run(['--backend', backendModule('none')]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^backend\s+shapes\s+causal-mask\s+head-split\s+numeric\s+properties\s+onnx-peer\s+errors/m);
+    expect(r.out).toMatch(/^backend\s+shapes\s+causal-mask\s+head-split\s+numeric\s+properties\s+onnx-peer\s+lifecycle\s+errors/m);
     expect(r.out).toMatch(/^conformance: \d+ passed, 0 failed, \d+ skipped$/m);
   });
   it.each([

@@ -19,7 +19,7 @@ describe('suite structure', () => {
   });
   it('covers every group and every golden fixture', () => {
     const groups = new Set(cases.map((c) => c.group));
-    expect([...groups].sort()).toEqual(['causal-mask', 'errors', 'head-split', 'numeric', 'onnx-peer', 'properties', 'shapes']);
+    expect([...groups].sort()).toEqual(['causal-mask', 'errors', 'head-split', 'lifecycle', 'numeric', 'onnx-peer', 'properties', 'shapes']);
     const golden = cases.filter((c) => c.id.startsWith('numeric/golden/')).length;
     expect(golden).toBe(loadFixtureDir(builtinFixturesDir()).length);
   });

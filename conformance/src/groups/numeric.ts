@@ -1,4 +1,4 @@
-import { randomTensor, referenceAttention, referenceForward, type AttentionOptions, type Capability } from '@mha/core';
+import { randomTensor, referenceAttention, referenceForward, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare, type Tolerance } from '../compare.js';
 import type { Fixture } from '../fixture.js';
@@ -131,6 +131,8 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
     });
   });
 
+  cases.push(...edgeCases());
+
   const core: { name: string; q: number[]; k: number[]; v: number[]; options: AttentionOptions; needs: Capability[] }[] = [
     { name: 'full', q: [2, 3, 5, 4], k: [2, 3, 5, 4], v: [2, 3, 5, 4], options: {}, needs: [] },
     { name: 'scale', q: [1, 2, 6, 8], k: [1, 2, 6, 8], v: [1, 2, 6, 8], options: { causal: true, scale: 0.05 }, needs: [] },
@@ -175,4 +177,56 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
     });
   });
   return cases;
+}
+
+/** A tensor of `shape` filled by `f(flat index)`. */
+function filled(shape: number[], f: (i: number) => number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { data: Float32Array.from({ length: n }, (_, i) => f(i)), shape };
+}
+
+/** Numerical edge cases, each against the float64 reference; outputs must stay finite wherever the math is. */
+function edgeCases(): ConformanceCase[] {
+  const SPEC_EDGE = 'SPEC.md#softmax-stability';
+  const coreEdge = (name: string, title: string, q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): ConformanceCase => ({
+    id: `numeric/edge/${name}`,
+    group: 'numeric',
+    spec: SPEC_EDGE,
+    title,
+    async run(ctx) {
+      const ref = referenceAttention(q, k, v, options);
+      const r = await ctx.backend.attention(q, k, v, { ...options, returnWeights: true });
+      for (const x of r.output.data) check(Number.isFinite(x), `${name}: output has a non-finite value`);
+      expectClose(ctx, 'output', compare(r.output, ref.output, scaled(ctx.tolerance, maxAbs(ref.output.data))));
+      expectClose(ctx, 'weights', compare(r.weights!, ref.weights, ctx.tolerance));
+    },
+  });
+  const moduleEdge = (name: string, title: string, c: ModuleCase, seed: number, x?: Tensor): ConformanceCase => ({
+    id: `numeric/edge/${name}/${caseParams(c)}`,
+    group: 'numeric',
+    spec: SPEC_EDGE,
+    title,
+    async run(ctx) {
+      const m = materialise(c, seed);
+      const input = x ?? m.x;
+      const ref = referenceForward(m.config, m.weights, input);
+      await withModule(ctx.backend, m.config, m.weights, async (mod) => {
+        const r = await mod.forward(input, { returnAttentionWeights: true });
+        for (const v of r.output.data) check(Number.isFinite(v), `${name}: output has a non-finite value`);
+        expectClose(ctx, 'output', compare(r.output, ref.output, scaled(ctx.tolerance, maxAbs(ref.output.data))));
+        expectClose(ctx, 'attention weights', compare(r.attentionWeights!, ref.attentionWeights, ctx.tolerance));
+      });
+    },
+  });
+  // Scores of exactly +-1e4 (dk = 1, scale 1): exp would overflow without max subtraction.
+  const big = filled([1, 1, 4, 1], (i) => (i % 2 === 0 ? 100 : -100));
+  const denormal = filled([1, 5, 6], (i) => (i % 3 === 0 ? 1e-40 : -3e-41) * (1 + (i % 7)));
+  return [
+    coreEdge('logits-1e4', 'scores of +-1e4 give exact one-hot / uniform weights, no overflow', big, big, filled([1, 1, 4, 1], (i) => i - 1.5), { scale: 1 }),
+    coreEdge('all-equal-scores', 'all-equal scores (q = 0) give uniform weights 1/Tk', filled([2, 2, 5, 4], () => 0), randomTensor([2, 2, 5, 4], 31), randomTensor([2, 2, 5, 4], 32), { causal: true }),
+    coreEdge('single-token', 'a single query and key: weight exactly 1, output = v', randomTensor([1, 3, 1, 4], 33), randomTensor([1, 3, 1, 4], 34), randomTensor([1, 3, 1, 4], 35), { causal: true }),
+    moduleEdge('head-dim-1', 'head_dim = 1 (scale 1)', { name: 'head-dim-1', batch: 2, tokens: 6, config: { dIn: 5, heads: 3, headDim: 1, causal: true, qkvBias: true } }, 41),
+    moduleEdge('head-dim-512', 'head_dim = 512 (long dot products)', { name: 'head-dim-512', batch: 1, tokens: 8, config: { dIn: 64, heads: 1, headDim: 512, causal: true } }, 42),
+    moduleEdge('denormal-inputs', 'subnormal float32 inputs (1e-40) give finite outputs equal to the reference', { name: 'denormal', batch: 1, tokens: 5, config: { dIn: 6, heads: 2, headDim: 3, causal: true, qkvBias: true } }, 43, denormal),
+  ];
 }
