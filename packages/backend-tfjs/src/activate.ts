@@ -28,6 +28,9 @@ export async function activate(options: ResolvedTfjsBackendOptions): Promise<voi
     }
     if (!ok) throw new MhaError(MhaErrorCode.Unsupported, 'options.tfBackend', name, `tfjs backend '${name}' failed to initialise in this environment`);
   }
+  // An initialisation tfjs started elsewhere (e.g. `tf.memory()` or `tf.ready()` before any backend was
+  // set starts the highest-priority one) blocks every backend until it settles.
+  await tf.ready();
   if (name === 'cpu') silenceCpuBanner();
 }
 
