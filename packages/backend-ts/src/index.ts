@@ -23,7 +23,7 @@ export interface TsBackendOptions {
   /**
    * Keep each module's float64 work buffers between forwards. Default `true`: repeated forwards of the
    * same size allocate only their outputs. `false` frees them after every forward, trading speed for
-   * the lowest memory held between calls (they are O(B*T*dOut), e.g. ~36 MB for B=1, T=1024, D=768).
+   * the lowest memory held between calls (they are O(B*T*dOut): ~33 MB for B=1, T=1024, D=768).
    */
   readonly retainScratch?: boolean | undefined;
 }
