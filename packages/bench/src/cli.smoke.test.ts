@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { shapeFlops } from './flops.js';
+import { RESULTS_FORMAT, parseResults } from './results.js';
+import { shapeByName } from './shapes.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'mha-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// A smoke test of the harness, not a benchmark: it checks the run completes and the JSON is well formed,
+// never how fast anything is.
+describe('mha-bench CLI (smoke)', () => {
+  it('runs the ts backend on the book shape and writes well-formed JSON and Markdown', () => {
+    expect(existsSync(CLI), `${CLI} missing: build the package first`).toBe(true);
+    const json = join(dir, 'r.json');
+    const md = join(dir, 'r.md');
+    const r = spawnSync(process.execPath, [CLI, '--shapes', 'book', '--only', 'ts', '--budget', '100', '--json', json, '--markdown-file', md], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const results = parseResults(readFileSync(json, 'utf8'), json);
+    expect(results.format).toBe(RESULTS_FORMAT);
+    expect(results.shapes.map((s) => s.name)).toEqual(['book']);
+    expect(results.shapes[0]!.flops).toEqual(shapeFlops(shapeByName('book')));
+    expect(results.cells).toHaveLength(1);
+    const cell = results.cells[0]!;
+    expect(cell).toMatchObject({ shape: 'book', backend: 'ts', status: 'ok' });
+    const m = cell.measurement!;
+    expect(m.latency.samples).toBeGreaterThanOrEqual(results.options.minSamples);
+    expect(m.latency.minMs).toBeLessThanOrEqual(m.latency.medianMs);
+    expect(m.latency.medianMs).toBeLessThanOrEqual(m.latency.maxMs);
+    expect(m.peakRssMiB).toBeGreaterThanOrEqual(m.baseRssMiB);
+    expect(Number.isFinite(m.outputSum)).toBe(true);
+    expect(m.ortOverhead).toBeUndefined();
+    expect(results.machine.node).toBe(process.version);
+    expect(results.machine.versions['@mha/backend-ts']).toBeDefined();
+    expect(r.stdout).toMatch(/book\s+ts\s/);
+    expect(readFileSync(md, 'utf8')).toMatch(/^# Benchmarks/);
+  }, 150_000);
+
+  it('compares a results file with itself: every ratio is 1', () => {
+    const json = join(dir, 'r.json');
+    const r = spawnSync(process.execPath, [CLI, '--results', json, '--compare', json], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/book\s+ts\s+\S+\s+\S+\s+1\.00x\s+same/);
+  });
+
+  it('rejects an unknown shape with a usage error', () => {
+    const r = spawnSync(process.execPath, [CLI, '--shapes', 'nope', '--list'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown shape 'nope'/);
+  });
+});

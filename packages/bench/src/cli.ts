@@ -1,0 +1,257 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench`: every MHA backend of the repository on the named shapes, one child process per cell.
+ * Prints a table and the issue-8 targets; writes JSON (`--json`), BENCHMARKS.md (`--markdown`), and
+ * compares with an earlier JSON (`--compare`).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { compareResults, comparisonRows, geomeanByBackend } from './compare.js';
+import { isTemplateModule, repoBackendModules, repoRoot } from './discover.js';
+import { shapeFlops } from './flops.js';
+import { fmtFlops, fmtMs, fmtNum, textTable } from './format.js';
+import { currentLoad, machineInfo } from './machine.js';
+import { renderMarkdown } from './markdown.js';
+import { parseResults, RESULTS_FORMAT, type BenchResults, type CellResult } from './results.js';
+import { ROW_HEADER, resultRows } from './rows.js';
+import { listBackends, runBench, type BackendRef } from './run.js';
+import { DEFAULT_POLICY, type SamplingPolicy } from './sampling.js';
+import { SHAPES, shapeByName, type BenchShape } from './shapes.js';
+import { checkTargets } from './targets.js';
+
+const ORT_1T_MODULE = join(dirname(fileURLToPath(import.meta.url)), 'ort-single-thread.js');
+
+const USAGE = `mha-bench: benchmark MHA backends on named shapes (pnpm bench -- [options])
+
+  --shapes <a,b>        only these shapes (${SHAPES.map((s) => s.name).join(', ')}); repeatable
+  --backend <module>    benchmark this module's backends (a path or package name) instead of the
+                        repository's; repeatable; add --repo to run both
+  --repo                with --backend: also run the repository's backends
+  --only <name>         only the backend with this name (e.g. ts, tfjs-wasm, ort-attention-op); repeatable
+  --include-template    also run examples/backend-template (a deliberately naive reference)
+  --skip-ort-1t         leave out the single-threaded onnxruntime variants (ort-*-1t)
+  --force               also run cells the shapes skip by default (tfjs-cpu on long, non-ts on long-16k)
+  --json <file>         write all results as JSON (${RESULTS_FORMAT})
+  --markdown            write BENCHMARKS.md at the repository root
+  --markdown-file <f>   write the Markdown report to <f> instead
+  --compare <old.json>  print new/old median ratios per shape and backend against an earlier --json
+  --results <file>      do not run: load results from an earlier --json (to render or compare them)
+  --budget <ms>         timed phase per cell (default ${DEFAULT_POLICY.budgetMs})
+  --min-samples <n>     timed calls per cell at least (default ${DEFAULT_POLICY.minSamples})
+  --slow-threshold <ms> a cell whose first call takes this long is slow (default ${DEFAULT_POLICY.slowThresholdMs})
+  --slow-samples <n>    timed calls of a slow cell (default ${DEFAULT_POLICY.slowMinSamples})
+  --cell-timeout <s>    kill a cell after this long (default 600)
+  --list                print the backends and shapes that would run, and exit
+  -h, --help            this text
+
+exit status: 0 when every cell that ran succeeded, 1 when a cell failed, 2 on a usage error`;
+
+interface Args {
+  shapes: string[];
+  backend: string[];
+  repo: boolean;
+  only: string[];
+  'include-template': boolean;
+  'skip-ort-1t': boolean;
+  force: boolean;
+  json?: string;
+  markdown: boolean;
+  'markdown-file'?: string;
+  compare?: string;
+  results?: string;
+  budget?: string;
+  'min-samples'?: string;
+  'slow-threshold'?: string;
+  'slow-samples'?: string;
+  'cell-timeout'?: string;
+  list: boolean;
+  help: boolean;
+}
+
+function parse(argv: string[]): Args {
+  // pnpm passes a literal "--" through when run as `pnpm bench -- --json x`.
+  const args = argv.filter((a) => a !== '--');
+  const { values } = parseArgs({
+    args,
+    options: {
+      shapes: { type: 'string', multiple: true, default: [] },
+      backend: { type: 'string', multiple: true, default: [] },
+      repo: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true, default: [] },
+      'include-template': { type: 'boolean', default: false },
+      'skip-ort-1t': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      markdown: { type: 'boolean', default: false },
+      'markdown-file': { type: 'string' },
+      compare: { type: 'string' },
+      results: { type: 'string' },
+      budget: { type: 'string' },
+      'min-samples': { type: 'string' },
+      'slow-threshold': { type: 'string' },
+      'slow-samples': { type: 'string' },
+      'cell-timeout': { type: 'string' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  return values as Args;
+}
+
+function positive(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${value}'`);
+  return n;
+}
+
+function policyFrom(args: Args): SamplingPolicy {
+  return {
+    ...DEFAULT_POLICY,
+    budgetMs: positive(args.budget, 'budget', DEFAULT_POLICY.budgetMs),
+    minSamples: Math.max(1, Math.round(positive(args['min-samples'], 'min-samples', DEFAULT_POLICY.minSamples))),
+    slowThresholdMs: positive(args['slow-threshold'], 'slow-threshold', DEFAULT_POLICY.slowThresholdMs),
+    slowMinSamples: Math.max(1, Math.round(positive(args['slow-samples'], 'slow-samples', DEFAULT_POLICY.slowMinSamples))),
+  };
+}
+
+function shapesFrom(args: Args): BenchShape[] {
+  const names = args.shapes.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return names.length === 0 ? [...SHAPES] : [...new Set(names)].map(shapeByName);
+}
+
+/** The modules to benchmark: the repository's (template and ort-1t per flags) and/or --backend ones. */
+function modulesFrom(args: Args): string[] {
+  const specs: string[] = [...args.backend];
+  if (args.backend.length === 0 || args.repo) {
+    const repo = repoBackendModules().filter((m) => args['include-template'] || !isTemplateModule(m));
+    specs.push(...repo.map((m) => m.module));
+    if (!args['skip-ort-1t'] && repo.some((m) => m.packageName === '@mha/backend-onnxruntime')) specs.push(ORT_1T_MODULE);
+  }
+  return specs;
+}
+
+async function backendsFrom(args: Args): Promise<BackendRef[]> {
+  const refs: BackendRef[] = [];
+  for (const module of modulesFrom(args)) {
+    for (const backend of await listBackends(module)) {
+      if (refs.some((r) => r.backend === backend)) throw new Error(`two modules offer a backend named '${backend}'; use --only or --backend to choose`);
+      refs.push({ module, backend });
+    }
+  }
+  const unknown = args.only.filter((o) => !refs.some((r) => r.backend === o));
+  if (unknown.length > 0) throw new Error(`--only ${unknown.join(', ')}: no such backend (found ${refs.map((r) => r.backend).join(', ')})`);
+  return args.only.length > 0 ? refs.filter((r) => args.only.includes(r.backend)) : refs;
+}
+
+function progress(total: number): (event: 'start' | 'done', cell: { shape: string; backend: string }, result?: CellResult) => void {
+  let done = 0;
+  return (event, cell, result) => {
+    if (event === 'start') {
+      process.stderr.write(`[${done + 1}/${total}] ${cell.shape} / ${cell.backend} ...`);
+      return;
+    }
+    done++;
+    if (result?.status === 'skipped') {
+      process.stderr.write(`[${done}/${total}] ${cell.shape} / ${cell.backend}: skipped\n`);
+    } else if (result?.status === 'ok' && result.measurement) {
+      const l = result.measurement.latency;
+      process.stderr.write(` ${fmtMs(l.medianMs)} ms (n=${l.samples}, peak ${fmtNum(result.measurement.peakRssMiB)} MiB)\n`);
+    } else {
+      process.stderr.write(` FAILED: ${result?.reason ?? 'unknown'}\n`);
+    }
+  };
+}
+
+function printResults(results: BenchResults): void {
+  console.log(textTable([...ROW_HEADER], resultRows(results)));
+  console.log('');
+  console.log(
+    'FLOPs (multiply-add = 2): projections 2*B*T*dIn*dOut*3 + 2*B*T*dOut*dOut; attention full 4*B*H*T*T*dh, causal half 4*B*H*dh*T*(T+1)/2.',
+  );
+  for (const s of results.shapes) console.log(`  ${s.name}: ${s.description}; ${fmtFlops(s.flops.full)} full, ${fmtFlops(s.flops.half)} half`);
+  console.log('');
+  console.log(textTable(['target (issue 8)', 'status', 'measured'], checkTargets(results).map((t) => [t.target, t.status, t.detail])));
+}
+
+function printComparison(oldRun: BenchResults, newRun: BenchResults, oldName: string): void {
+  const comparisons = compareResults(oldRun, newRun);
+  console.log('');
+  if (comparisons.length === 0) {
+    console.log(`compare: no (shape, backend) cell measured in both this run and ${oldName}`);
+    return;
+  }
+  console.log(`compared with ${oldName} (${oldRun.startedAt}): new/old median, below 1 is faster`);
+  const { header, rows } = comparisonRows(comparisons);
+  console.log(textTable(header, rows));
+  for (const [backend, g] of geomeanByBackend(comparisons)) console.log(`  ${backend}: geometric mean ${fmtNum(g.geomean)}x over ${g.shapes} shape(s)`);
+}
+
+async function main(): Promise<number> {
+  let args: Args;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let results: BenchResults;
+  if (args.results) {
+    results = parseResults(readFileSync(args.results, 'utf8'), args.results);
+  } else {
+    let shapes: BenchShape[];
+    let policy: SamplingPolicy;
+    let backends: BackendRef[];
+    try {
+      shapes = shapesFrom(args);
+      policy = policyFrom(args);
+      backends = await backendsFrom(args);
+    } catch (e) {
+      console.error((e as Error).message);
+      return 2;
+    }
+    if (args.list) {
+      for (const b of backends) console.log(`backend ${b.backend}  (${b.module})`);
+      for (const s of shapes) console.log(`shape   ${s.name}  ${s.description}`);
+      return 0;
+    }
+    const machine = machineInfo();
+    const startedAt = new Date().toISOString();
+    const total = shapes.length * backends.length;
+    const cells = await runBench({
+      backends,
+      shapes,
+      policy,
+      force: args.force,
+      cellTimeoutMs: positive(args['cell-timeout'], 'cell-timeout', 600) * 1000,
+      onCell: progress(total),
+    });
+    machine.loadAverageEnd = currentLoad();
+    results = {
+      format: RESULTS_FORMAT,
+      startedAt,
+      machine,
+      options: policy,
+      shapes: shapes.map((s) => ({ name: s.name, description: s.description, batch: s.batch, tokens: s.tokens, config: s.config, flops: shapeFlops(s) })),
+      cells,
+    };
+  }
+  printResults(results);
+  if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+  if (args.markdown || args['markdown-file']) {
+    const file = args['markdown-file'] ?? join(repoRoot(), 'BENCHMARKS.md');
+    writeFileSync(file, renderMarkdown(results));
+    console.log(`\nwrote ${file}`);
+  }
+  if (args.compare) printComparison(parseResults(readFileSync(args.compare, 'utf8'), args.compare), results, args.compare);
+  return results.cells.some((c) => c.status === 'failed') ? 1 : 0;
+}
+
+process.exitCode = await main();

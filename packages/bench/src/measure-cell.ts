@@ -1,0 +1,82 @@
+import { initWeights, randomTensor, resolveConfig, type MhaBackend } from '@mha/core';
+import { Bench } from 'tinybench';
+import { measureOrtOverhead, ortOptionsOf } from './ort-overhead.js';
+import type { CellMeasurement } from './results.js';
+import { latencyOf, planFor, type SamplingPolicy } from './sampling.js';
+import type { BenchShape } from './shapes.js';
+
+/** Seeds of the weights and the input: every backend sees the same numbers, so output sums are comparable. */
+export const WEIGHT_SEED = 1;
+export const INPUT_SEED = 2;
+
+const MiB = 1024 * 1024;
+
+function collectGarbage(): void {
+  // Present when the child runs with --expose-gc; makes the base RSS less dependent on earlier garbage.
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Peak RSS of this process so far, MiB (`maxRSS` is in KiB on every platform Node supports). */
+function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/**
+ * Measures one backend on one shape in this process: builds the module once (`initWeights(config, 1)`),
+ * times only `forward(x)` without attention weights, then records the process's peak memory. For an
+ * onnxruntime backend it then also measures the wrapper's overhead over a bare session (after the peak
+ * is taken, so that second session does not count against the backend).
+ */
+export async function measureCell(backend: MhaBackend, shape: BenchShape, policy: SamplingPolicy): Promise<CellMeasurement> {
+  const config = resolveConfig(shape.config);
+  const weights = initWeights(config, WEIGHT_SEED);
+  const x = randomTensor([shape.batch, shape.tokens, config.dIn], INPUT_SEED);
+  collectGarbage();
+  const baseRssMiB = process.memoryUsage().rss / MiB;
+
+  let t = performance.now();
+  const module = await backend.createModule(config, weights);
+  const createModuleMs = performance.now() - t;
+  try {
+    t = performance.now();
+    const first = await module.forward(x);
+    const firstForwardMs = performance.now() - t;
+    let outputSum = 0;
+    let outputAbsSum = 0;
+    for (const v of first.output.data) {
+      outputSum += v;
+      outputAbsSum += Math.abs(v);
+    }
+    if (!Number.isFinite(outputAbsSum)) throw new Error(`${backend.name} produced a non-finite output on ${shape.name}`);
+
+    const plan = planFor(policy, firstForwardMs);
+    const bench = new Bench(plan.options);
+    bench.add('forward', () => module.forward(x), { async: true });
+    const cpuBefore = process.cpuUsage();
+    const wallBefore = performance.now();
+    await bench.run();
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuPerWall = (cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore);
+    const latency = latencyOf(bench, 'forward');
+    const peak = peakRssMiB();
+
+    const ort = ortOptionsOf(backend);
+    const ortOverhead = ort ? await measureOrtOverhead(module, ort, config, weights, x, policy) : undefined;
+    return {
+      latency,
+      firstForwardMs,
+      createModuleMs,
+      sampling: plan.description,
+      peakRssMiB: peak,
+      baseRssMiB,
+      extraRssMiB: Math.max(0, peak - baseRssMiB),
+      outputSum,
+      outputAbsSum,
+      cpuPerWall,
+      threads: ort ? (ort.intraOpNumThreads === 0 ? 'onnxruntime default' : String(ort.intraOpNumThreads)) : undefined,
+      ortOverhead,
+    };
+  } finally {
+    await module.dispose();
+  }
+}
