@@ -1,28 +1,45 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionLayout } from './options.js';
+import type { AttentionLayout, TfjsBackendName } from './options.js';
 import { rowSoftmax } from './softmax.js';
 
-/** Inputs of {@link attendHeads}; every tensor lives on the active backend. */
-export interface HeadsInput {
-  /** `[B, Hq, Tq, dk]`, already multiplied by the score scale. */
-  readonly q: tf.Tensor4D;
-  /** `[B, Hkv, Tk, dk]`; `Hkv` divides `Hq` (query head `h` reads KV head `floor(h / (Hq / Hkv))`). */
-  readonly k: tf.Tensor4D;
-  /** `[B, Hkv, Tk, dv]`. */
-  readonly v: tf.Tensor4D;
-  /** Additive bias broadcastable to `[B, Hq, Tq, Tk]` (rank 4, dims 1 or full); `-Infinity` masks out. */
+/**
+ * Whether the per-head path should hold K transposed (`[dk, Tk]` per head). tfjs-wasm runs only the plain
+ * `[m, k] @ [k, n]` matmul on XNNPACK's fast path (its transposed-operand and batched matmuls are about
+ * 10x slower), so it gets K^T materialised once; tfjs-cpu reads a transposed operand for free, so it
+ * skips the copy.
+ */
+export function prefersTransposedKeys(tfBackend: TfjsBackendName): boolean {
+  return tfBackend === 'wasm';
+}
+
+/** How scores are masked and normalised; shared by both layouts. */
+export interface ScoreOptions {
+  /** Additive bias broadcastable to `[B, Hq, Tq, Tk]` (rank 4, each dim 1 or full); `-Infinity` masks out. */
   readonly bias?: tf.Tensor4D | undefined;
-  /** `softcap * tanh(s / softcap)` on the scaled scores before the bias when > 0. */
+  /** `softcap * tanh(s / softcap)` on the scaled scores, before the bias, when > 0. */
   readonly softcap: number;
   /** A row may have every key masked: use the softmax that gives zeros there. */
   readonly mayHaveEmptyRows: boolean;
   readonly returnWeights: boolean;
-  readonly layout: AttentionLayout;
 }
 
-/** What {@link attendHeads} computed; tensors are owned by the enclosing `tf.tidy`. */
+/** Per-(batch, head) operands of the per-head path, batch-major (index `b * heads + h`). */
+export interface HeadPieces {
+  readonly batch: number;
+  readonly qHeads: number;
+  readonly kvHeads: number;
+  /** `B * Hq` pieces `[Tq, dk]`, already multiplied by the score scale. */
+  readonly q: readonly tf.Tensor2D[];
+  /** `B * Hkv` pieces `[Tk, dk]`, or `[dk, Tk]` when `kTransposed`. */
+  readonly k: readonly tf.Tensor2D[];
+  readonly kTransposed: boolean;
+  /** `B * Hkv` pieces `[Tk, dv]`. */
+  readonly v: readonly tf.Tensor2D[];
+}
+
+/** What the attention step computed; tensors are owned by the enclosing `tf.tidy`. */
 export interface HeadsOutput {
-  /** Shapes of the score, weight and context buffers actually used, as `[B, Hq, ...]`. */
+  /** Shapes of the buffers actually used; per-head pieces are reported as `[B, Hq, ...piece]`. */
   readonly scoresShape: readonly number[];
   readonly weightsShape: readonly number[];
   readonly contextShape: readonly number[];
@@ -39,61 +56,47 @@ function softcapped(s: tf.Tensor, softcap: number): tf.Tensor {
 }
 
 /**
- * Scores, softcap, bias, softmax and weights @ V for every head, in the requested layout.
- * Call inside `tf.tidy`.
+ * One 2-D matmul pair per (batch, head); query head `h` reads KV head `floor(h / (Hq / Hkv))`. Each
+ * head's scores are freed as soon as its context is computed, so peak memory holds one `[Tq, Tk]` score
+ * matrix (plus the weights when they are returned) instead of all of them. Call inside `tf.tidy`.
  */
-export function attendHeads(input: HeadsInput): HeadsOutput {
-  return input.layout === 'per-head' ? perHead(input) : batched(input);
-}
-
-/**
- * One 2-D matmul pair per (batch, head). K is transposed once for all heads so every matmul is the plain
- * `[m, k] @ [k, n]` form that tfjs-wasm hands to XNNPACK; each head's scores are freed as soon as its
- * context is computed, so peak memory holds one `[Tq, Tk]` score matrix instead of all of them.
- */
-function perHead(input: HeadsInput): HeadsOutput {
-  const { q, k, v, bias, softcap, mayHaveEmptyRows, returnWeights } = input;
-  const [B, Hq, Tq, dk] = q.shape;
-  const [, Hkv, Tk] = k.shape;
-  const dv = v.shape[3];
+export function attendPerHead(p: HeadPieces, o: ScoreOptions): HeadsOutput {
+  const { batch: B, qHeads: Hq, kvHeads: Hkv, kTransposed } = p;
   const group = Hq / Hkv;
-  const qs = tf.unstack(tf.reshape(q, [B * Hq, Tq, dk])) as tf.Tensor2D[];
-  const kTs = tf.unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [B * Hkv, dk, Tk])) as tf.Tensor2D[];
-  const vs = tf.unstack(tf.reshape(v, [B * Hkv, Tk, dv])) as tf.Tensor2D[];
+  const { bias } = o;
   // A bias shared by every (batch, head) is reshaped once; otherwise each head slices its own block.
   const shared = bias !== undefined && bias.shape[0] === 1 && bias.shape[1] === 1 ? tf.reshape(bias, [bias.shape[2], bias.shape[3]]) : undefined;
   const biasFor = (b: number, h: number): tf.Tensor | undefined => {
-    if (bias === undefined) return undefined;
-    if (shared !== undefined) return shared;
+    if (bias === undefined || shared !== undefined) return shared;
     const [bb, bh, bq, bk] = bias.shape;
     return tf.reshape(tf.slice(bias, [bb === 1 ? 0 : b, bh === 1 ? 0 : h, 0, 0], [1, 1, bq, bk]), [bq, bk]);
   };
-  let scoreShape: readonly number[] = [];
-  let weightShape: readonly number[] = [];
+  let scoresShape: readonly number[] = [];
+  let weightsShape: readonly number[] = [];
   const contexts: tf.Tensor2D[] = [];
   const weights: tf.Tensor2D[] = [];
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < Hq; h++) {
       const kv = b * Hkv + Math.floor(h / group);
       const [ctx, w] = tf.tidy(() => {
-        const s = tf.matMul(qs[b * Hq + h]!, kTs[kv]!);
+        const s = tf.matMul(p.q[b * Hq + h]!, p.k[kv]!, false, !kTransposed);
         const biased = biasFor(b, h);
-        const scores = biased === undefined ? softcapped(s, softcap) : tf.add(softcapped(s, softcap), biased);
-        const p = rowSoftmax(scores, mayHaveEmptyRows) as tf.Tensor2D;
-        scoreShape = scores.shape;
-        weightShape = p.shape;
-        return [tf.matMul(p, vs[kv]!), returnWeights ? p : undefined] as const;
+        const scores = biased === undefined ? softcapped(s, o.softcap) : tf.add(softcapped(s, o.softcap), biased);
+        const probs = rowSoftmax(scores, o.mayHaveEmptyRows) as tf.Tensor2D;
+        scoresShape = scores.shape;
+        weightsShape = probs.shape;
+        return o.returnWeights ? [tf.matMul(probs, p.v[kv]!), probs] : [tf.matMul(probs, p.v[kv]!)];
       });
-      contexts.push(ctx);
+      contexts.push(ctx!);
       if (w !== undefined) weights.push(w);
     }
   }
-  const context0 = contexts[0]!;
+  const [Tq, dv] = contexts[0]!.shape;
   return {
-    scoresShape: [B, Hq, ...scoreShape],
-    weightsShape: [B, Hq, ...weightShape],
-    contextShape: [B, Hq, ...context0.shape],
-    weights: returnWeights ? (tf.reshape(tf.stack(weights), [B, Hq, Tq, Tk]) as tf.Tensor4D) : undefined,
+    scoresShape: [B, Hq, ...scoresShape],
+    weightsShape: [B, Hq, ...weightsShape],
+    contextShape: [B, Hq, Tq, dv],
+    weights: o.returnWeights ? (tf.reshape(tf.stack(weights), [B, Hq, weightsShape[0]!, weightsShape[1]!]) as tf.Tensor4D) : undefined,
     merged: () => {
       const rows = [];
       for (let b = 0; b < B; b++) rows.push(tf.concat(contexts.slice(b * Hq, (b + 1) * Hq), 1));
@@ -103,26 +106,49 @@ function perHead(input: HeadsInput): HeadsOutput {
   };
 }
 
-/** One batched matmul over all heads; grouped KV heads are gathered up to the query heads first. */
-function batched(input: HeadsInput): HeadsOutput {
-  const { q, bias, softcap, mayHaveEmptyRows, returnWeights } = input;
-  const [B, Hq, Tq] = q.shape;
-  const Hkv = input.k.shape[1];
-  const dv = input.v.shape[3];
+/** Splits `[B, H, T, d]` into `B * H` pieces `[T, d]` (batch-major), optionally transposed to `[d, T]`. */
+export function splitHeads(t: tf.Tensor4D, transpose = false): tf.Tensor2D[] {
+  const [B, H, T, d] = t.shape;
+  const src = transpose ? tf.reshape(tf.transpose(t, [0, 1, 3, 2]), [B * H, d, T]) : tf.reshape(t, [B * H, T, d]);
+  return tf.unstack(src) as tf.Tensor2D[];
+}
+
+/** The 4-D operands of the core op (or of the batched module path). */
+export interface HeadTensors {
+  /** `[B, Hq, Tq, dk]`, already multiplied by the score scale. */
+  readonly q: tf.Tensor4D;
+  /** `[B, Hkv, Tk, dk]`; `Hkv` divides `Hq`. */
+  readonly k: tf.Tensor4D;
+  /** `[B, Hkv, Tk, dv]`. */
+  readonly v: tf.Tensor4D;
+}
+
+/**
+ * The attention step on 4-D operands in the requested layout: `per-head` splits them into pieces for
+ * {@link attendPerHead}; `batched` issues one batched matmul pair over all heads (grouped KV heads
+ * gathered up to the query heads first). Call inside `tf.tidy`.
+ */
+export function attendHeads(t: HeadTensors, o: ScoreOptions, layout: AttentionLayout, tfBackend: TfjsBackendName): HeadsOutput {
+  const [B, Hq] = t.q.shape;
+  const Hkv = t.k.shape[1];
+  if (layout === 'per-head') {
+    const kTransposed = prefersTransposedKeys(tfBackend);
+    return attendPerHead({ batch: B, qHeads: Hq, kvHeads: Hkv, q: splitHeads(t.q), k: splitHeads(t.k, kTransposed), kTransposed, v: splitHeads(t.v) }, o);
+  }
+  const Tq = t.q.shape[2];
+  const dv = t.v.shape[3];
   const group = Hq / Hkv;
-  const expand = <T extends tf.Tensor4D>(t: T): T =>
-    group === 1 ? t : (tf.gather(t, tf.tensor1d(Array.from({ length: Hq }, (_, h) => Math.floor(h / group)), 'int32'), 1) as T);
-  const k = expand(input.k);
-  const v = expand(input.v);
-  const s = tf.matMul(q, k, false, true);
-  const scores = bias === undefined ? softcapped(s, softcap) : tf.add(softcapped(s, softcap), bias);
-  const p = rowSoftmax(scores, mayHaveEmptyRows) as tf.Tensor4D;
-  const ctx = tf.matMul(p, v) as tf.Tensor4D;
+  const expand = (x: tf.Tensor4D): tf.Tensor4D =>
+    group === 1 ? x : (tf.gather(x, tf.tensor1d(Array.from({ length: Hq }, (_, h) => Math.floor(h / group)), 'int32'), 1) as tf.Tensor4D);
+  const s = tf.matMul(t.q, expand(t.k), false, true);
+  const scores = o.bias === undefined ? softcapped(s, o.softcap) : tf.add(softcapped(s, o.softcap), o.bias);
+  const probs = rowSoftmax(scores, o.mayHaveEmptyRows) as tf.Tensor4D;
+  const ctx = tf.matMul(probs, expand(t.v)) as tf.Tensor4D;
   return {
     scoresShape: scores.shape,
-    weightsShape: p.shape,
+    weightsShape: probs.shape,
     contextShape: ctx.shape,
-    weights: returnWeights ? p : undefined,
+    weights: o.returnWeights ? probs : undefined,
     merged: () => tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * Tq, Hq * dv]) as tf.Tensor2D,
     context: () => ctx,
   };

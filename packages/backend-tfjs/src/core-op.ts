@@ -42,16 +42,12 @@ export function attentionOp(options: ResolvedTfjsBackendOptions): (a: ValidAtten
         const q = tf.mul(tf.tensor4d(a.q, [a.batch, a.qHeads, a.tq, a.dk]), a.scale) as tf.Tensor4D;
         const k = tf.tensor4d(a.k, [a.batch, a.kvHeads, a.tk, a.dk]);
         const v = tf.tensor4d(a.v, [a.batch, a.kvHeads, a.tk, a.dv]);
-        const heads = attendHeads({
-          q,
-          k,
-          v,
-          bias: combinedBias(a),
-          softcap: a.softcap,
-          mayHaveEmptyRows: a.mask !== undefined,
-          returnWeights: a.returnWeights,
-          layout: options.attentionLayout,
-        });
+        const heads = attendHeads(
+          { q, k, v },
+          { bias: combinedBias(a), softcap: a.softcap, mayHaveEmptyRows: a.mask !== undefined, returnWeights: a.returnWeights },
+          options.attentionLayout,
+          options.tfBackend,
+        );
         const context = heads.context();
         return heads.weights === undefined ? [context] : [context, heads.weights];
       });

@@ -1,61 +1,79 @@
 import type { MhaWeights, ResolvedMhaConfig } from '@mha/core';
 import * as tf from '@tensorflow/tfjs-core';
-
-/** A module's weights on the host, packed for the forward pass. */
-export interface PackedWeights {
-  /** `[dIn, 3 * dOut]`: columns `[Wq * scale | Wk | Wv]`, so one 2-D matmul projects q, k and v. */
-  readonly wqkv: Float32Array;
-  /** `[3 * dOut]`: `[bq * scale | bk | bv]`, when the config has q/k/v biases. */
-  readonly bqkv: Float32Array | undefined;
-  readonly wo: Float32Array | undefined;
-  readonly bo: Float32Array | undefined;
-}
+import type { AttentionLayout } from './options.js';
 
 /**
- * Packs the canonical weights (`[in, out]` layout) into one fused q/k/v matrix. The score scale is
- * folded into the query columns (`(x Wq s) k^T = s (x Wq) k^T`), which costs nothing per forward and
- * only adds one float32 rounding to each query weight.
+ * A module's weights as tensors on its tfjs backend, uploaded once per module, in the form its layout
+ * multiplies by. The score scale is folded into the query weights and bias (`(x Wq s) k^T = s (x Wq) k^T`):
+ * free per forward, and only one extra float32 rounding per query weight.
+ *
+ * - `fused` (batched layout): `wqkv [dIn, 3*dOut] = [Wq*s | Wk | Wv]`, so one 2-D matmul projects q, k, v.
+ * - `per-head` (per-head layout): `wq[h], wk[h], wv[h]: [dIn, dh]`, so each head's q, k, v come out of
+ *   their own 2-D matmul already split (`[B*T, dIn] @ [dIn, dh]`), with no head-splitting copy after.
  */
-export function packWeights(config: ResolvedMhaConfig, w: Readonly<MhaWeights>): PackedWeights {
-  const { dIn, dOut, scale } = config;
-  const wqkv = new Float32Array(dIn * 3 * dOut);
-  for (let i = 0; i < dIn; i++) {
-    const row = i * 3 * dOut;
-    for (let o = 0; o < dOut; o++) wqkv[row + o] = w.wq[i * dOut + o]! * scale;
-    wqkv.set(w.wk.subarray(i * dOut, (i + 1) * dOut), row + dOut);
-    wqkv.set(w.wv.subarray(i * dOut, (i + 1) * dOut), row + 2 * dOut);
+export type WeightTensors =
+  | {
+      readonly kind: 'fused';
+      readonly wqkv: tf.Tensor2D;
+      readonly bqkv: tf.Tensor1D | undefined;
+      readonly wo: tf.Tensor2D | undefined;
+      readonly bo: tf.Tensor1D | undefined;
+    }
+  | {
+      readonly kind: 'per-head';
+      readonly wq: readonly tf.Tensor2D[];
+      readonly wk: readonly tf.Tensor2D[];
+      readonly wv: readonly tf.Tensor2D[];
+      readonly bq: readonly tf.Tensor1D[] | undefined;
+      readonly bk: readonly tf.Tensor1D[] | undefined;
+      readonly bv: readonly tf.Tensor1D[] | undefined;
+      readonly wo: tf.Tensor2D | undefined;
+      readonly bo: tf.Tensor1D | undefined;
+    };
+
+function scaled(a: Float32Array, s: number): Float32Array {
+  return a.map((v) => v * s);
+}
+
+/** Columns `c0 .. c0+n-1` of a row-major `[rows, cols]` matrix, as a new `[rows, n]` matrix. */
+export function columns(a: Float32Array, rows: number, cols: number, c0: number, n: number): Float32Array {
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) out.set(a.subarray(r * cols + c0, r * cols + c0 + n), r * n);
+  return out;
+}
+
+/** Packs the canonical weights (`[in, out]` layout) for `layout` and uploads them to the active backend. The caller owns the tensors. */
+export function uploadWeights(config: ResolvedMhaConfig, w: Readonly<MhaWeights>, layout: AttentionLayout): WeightTensors {
+  const { dIn, dOut, heads: H, headDim: dh, scale } = config;
+  const wq = scaled(w.wq, scale);
+  const bq = w.bq && scaled(w.bq, scale);
+  const wo = w.wo && tf.tensor2d(w.wo, [dOut, dOut]);
+  const bo = w.bo && tf.tensor1d(w.bo);
+  if (layout === 'batched') {
+    const wqkv = new Float32Array(dIn * 3 * dOut);
+    for (let i = 0; i < dIn; i++) {
+      wqkv.set(wq.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut);
+      wqkv.set(w.wk.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut + dOut);
+      wqkv.set(w.wv.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut + 2 * dOut);
+    }
+    let bqkv: tf.Tensor1D | undefined;
+    if (bq && w.bk && w.bv) {
+      const b = new Float32Array(3 * dOut);
+      b.set(bq, 0);
+      b.set(w.bk, dOut);
+      b.set(w.bv, 2 * dOut);
+      bqkv = tf.tensor1d(b);
+    }
+    return { kind: 'fused', wqkv: tf.tensor2d(wqkv, [dIn, 3 * dOut]), bqkv, wo, bo };
   }
-  let bqkv: Float32Array | undefined;
-  if (w.bq && w.bk && w.bv) {
-    bqkv = new Float32Array(3 * dOut);
-    for (let o = 0; o < dOut; o++) bqkv[o] = w.bq[o]! * scale;
-    bqkv.set(w.bk, dOut);
-    bqkv.set(w.bv, 2 * dOut);
-  }
-  return { wqkv, bqkv, wo: w.wo, bo: w.bo };
+  const perHead = (m: Float32Array) => Array.from({ length: H }, (_, h) => tf.tensor2d(columns(m, dIn, dOut, h * dh, dh), [dIn, dh]));
+  const perHeadBias = (b: Float32Array | undefined) => b && Array.from({ length: H }, (_, h) => tf.tensor1d(b.slice(h * dh, (h + 1) * dh)));
+  return { kind: 'per-head', wq: perHead(wq), wk: perHead(w.wk), wv: perHead(w.wv), bq: perHeadBias(bq), bk: perHeadBias(w.bk), bv: perHeadBias(w.bv), wo, bo };
 }
 
-/** The packed weights as tensors on one tfjs backend, uploaded once per module. */
-export interface WeightTensors {
-  readonly wqkv: tf.Tensor2D;
-  readonly bqkv: tf.Tensor1D | undefined;
-  readonly wo: tf.Tensor2D | undefined;
-  readonly bo: tf.Tensor1D | undefined;
-}
-
-/** Uploads packed weights to the active backend. The caller owns (and must dispose) the tensors. */
-export function uploadWeights(config: ResolvedMhaConfig, p: PackedWeights): WeightTensors {
-  const { dIn, dOut } = config;
-  return {
-    wqkv: tf.tensor2d(p.wqkv, [dIn, 3 * dOut]),
-    bqkv: p.bqkv && tf.tensor1d(p.bqkv),
-    wo: p.wo && tf.tensor2d(p.wo, [dOut, dOut]),
-    bo: p.bo && tf.tensor1d(p.bo),
-  };
-}
-
-/** Every tensor of `w`, for counting and disposal. */
+/** Every tensor of `w`, for disposal. */
 export function weightTensorList(w: WeightTensors): tf.Tensor[] {
-  const all: (tf.Tensor | undefined)[] = [w.wqkv, w.bqkv, w.wo, w.bo];
+  const all: (tf.Tensor | undefined)[] =
+    w.kind === 'fused' ? [w.wqkv, w.bqkv, w.wo, w.bo] : [...w.wq, ...w.wk, ...w.wv, ...(w.bq ?? []), ...(w.bk ?? []), ...(w.bv ?? []), w.wo, w.bo];
   return all.filter((t): t is tf.Tensor => t !== undefined);
 }
