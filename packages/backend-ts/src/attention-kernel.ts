@@ -58,9 +58,14 @@ export interface AttentionProblem extends AttentionDims {
  * micro-kernel key-major (`scores[j*8 + r]`), exactly the row-panel layout the `weights x V` product
  * reads, so no transpose happens anywhere. Under causal masking the key panels past a tile's last row
  * are never touched, halving the work.
+ *
+ * `firstPair` / `endPair` restrict the run to the (batch, query head) pairs `b * Hq + h` in
+ * `[firstPair, endPair)` (default: all). A pair's result depends only on its own q/k/v and is computed
+ * by the same operations in the same order whatever the range, so splitting pairs across threads
+ * gives bit-identical output.
  */
-export function runAttention(p: AttentionProblem, scratch: ScratchPool): void {
-  const { batch: B, qHeads: Hq, kvHeads: Hkv, tq, tk, dk, dv, q, k, v, out, causal, weights } = p;
+export function runAttention(p: AttentionProblem, scratch: ScratchPool, firstPair = 0, endPair = p.batch * p.qHeads): void {
+  const { qHeads: Hq, kvHeads: Hkv, tq, tk, dk, dv, q, k, v, out, causal, weights } = p;
   const group = Hq / Hkv;
   const keyPanels = Math.ceil(tk / TILE);
   const kPanels = scratch.get('attn.kPanels', keyPanels * TILE * dk);
@@ -71,51 +76,51 @@ export function runAttention(p: AttentionProblem, scratch: ScratchPool): void {
   const transformed = p.softcap > 0 || p.mask !== undefined;
   const valuePanels = Math.ceil(dv / TILE);
 
-  for (let b = 0; b < B; b++) {
-    let packedKv = -1;
-    for (let h = 0; h < Hq; h++) {
-      // Grouped-query: query heads h = kvh*group .. (kvh+1)*group - 1 share KV head kvh; pack it once.
-      const kvh = Math.floor(h / group);
-      if (kvh !== packedKv) {
-        packRowPanels(k.data, k.offset + b * k.batchStride + kvh * k.headStride, k.rowStride, tk, dk, kPanels);
-        packColumnPanels(v.data, v.offset + b * v.batchStride + kvh * v.headStride, v.rowStride, tk, dv, vPanels);
-        packedKv = kvh;
-      }
-      const qOff = q.offset + b * q.batchStride + h * q.headStride;
-      const oOff = out.offset + b * out.batchStride + h * out.headStride;
-      const wOff = ((b * Hq + h) * tq) * tk;
+  let packedKv = -1; // b * Hkv + kvh of the K/V head now in the panels
+  for (let pair = firstPair; pair < endPair; pair++) {
+    const b = Math.floor(pair / Hq);
+    const h = pair - b * Hq;
+    // Grouped-query: query heads h = kvh*group .. (kvh+1)*group - 1 share KV head kvh; pack it once.
+    const kvh = Math.floor(h / group);
+    if (b * Hkv + kvh !== packedKv) {
+      packRowPanels(k.data, k.offset + b * k.batchStride + kvh * k.headStride, k.rowStride, tk, dk, kPanels);
+      packColumnPanels(v.data, v.offset + b * v.batchStride + kvh * v.headStride, v.rowStride, tk, dv, vPanels);
+      packedKv = b * Hkv + kvh;
+    }
+    const qOff = q.offset + b * q.batchStride + h * q.headStride;
+    const oOff = out.offset + b * out.batchStride + h * out.headStride;
+    const wOff = ((b * Hq + h) * tq) * tk;
 
-      for (let i0 = 0; i0 < tq; i0 += TILE) {
-        const rows = Math.min(TILE, tq - i0);
-        packRowPanels(q.data, qOff + i0 * q.rowStride, q.rowStride, rows, dk, qTile, p.scale);
-        const kvEnd = tileKeyExtent(i0, rows, tk, causal);
-        const panels = Math.ceil(kvEnd / TILE);
+    for (let i0 = 0; i0 < tq; i0 += TILE) {
+      const rows = Math.min(TILE, tq - i0);
+      packRowPanels(q.data, qOff + i0 * q.rowStride, q.rowStride, rows, dk, qTile, p.scale);
+      const kvEnd = tileKeyExtent(i0, rows, tk, causal);
+      const panels = Math.ceil(kvEnd / TILE);
 
-        // scores[j*8 + r] = scale * q[i0 + r] . k[j], a panel of 8 keys at a time.
-        for (let jp = 0; jp < panels; jp++) microKernel8x8(kPanels, jp * dk * TILE, qTile, 0, dk, scores, jp * TILE * TILE);
+      // scores[j*8 + r] = scale * q[i0 + r] . k[j], a panel of 8 keys at a time.
+      for (let jp = 0; jp < panels; jp++) microKernel8x8(kPanels, jp * dk * TILE, qTile, 0, dk, scores, jp * TILE * TILE);
 
-        for (let r = 0; r < rows; r++) {
-          const i = i0 + r;
-          const visible = rowKeyExtent(i, tk, causal);
-          if (transformed) applySoftcapAndMask(p, scores, r, b, h, i, visible);
-          softmaxStrided(scores, r, TILE, visible);
-          // Keys past this row's extent but inside the tile's must weigh 0 in weights x V.
-          for (let j = visible; j < kvEnd; j++) scores[j * TILE + r] = 0;
-          if (weights) {
-            const wRow = wOff + i * tk;
-            for (let j = 0; j < visible; j++) weights[wRow + j] = scores[j * TILE + r]!;
-          }
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r;
+        const visible = rowKeyExtent(i, tk, causal);
+        if (transformed) applySoftcapAndMask(p, scores, r, b, h, i, visible);
+        softmaxStrided(scores, r, TILE, visible);
+        // Keys past this row's extent but inside the tile's must weigh 0 in weights x V.
+        for (let j = visible; j < kvEnd; j++) scores[j * TILE + r] = 0;
+        if (weights) {
+          const wRow = wOff + i * tk;
+          for (let j = 0; j < visible; j++) weights[wRow + j] = scores[j * TILE + r]!;
         }
+      }
 
-        // context[i0 + r, c] = sum_j weights[r, j] * v[j, c], 8 value columns at a time.
-        for (let cp = 0; cp < valuePanels; cp++) {
-          microKernel8x8(scores, 0, vPanels, cp * tk * TILE, kvEnd, ctxTile, 0);
-          const c0 = cp * TILE;
-          const cols = Math.min(TILE, dv - c0);
-          for (let r = 0; r < rows; r++) {
-            const o = oOff + (i0 + r) * out.rowStride + c0;
-            for (let c = 0; c < cols; c++) out.data[o + c] = ctxTile[r * TILE + c]!;
-          }
+      // context[i0 + r, c] = sum_j weights[r, j] * v[j, c], 8 value columns at a time.
+      for (let cp = 0; cp < valuePanels; cp++) {
+        microKernel8x8(scores, 0, vPanels, cp * tk * TILE, kvEnd, ctxTile, 0);
+        const c0 = cp * TILE;
+        const cols = Math.min(TILE, dv - c0);
+        for (let r = 0; r < rows; r++) {
+          const o = oOff + (i0 + r) * out.rowStride + c0;
+          for (let c = 0; c < cols; c++) out.data[o + c] = ctxTile[r * TILE + c]!;
         }
       }
     }

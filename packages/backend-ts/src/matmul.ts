@@ -8,11 +8,17 @@ export interface PackedWeights {
   readonly outDim: number;
 }
 
+/** Allocates a zeroed float64 array; the threaded mode passes one backed by shared memory. */
+export type Float64Allocator = (length: number) => Float64Array;
+
+/** Plain, unshared float64 memory. */
+export const allocateFloat64: Float64Allocator = (length) => new Float64Array(length);
+
 /**
  * Packs the column-wise concatenation `[m_0 | m_1 | ...]` of row-major `[inDim, outDim_i]` matrices.
  * Fusing `wq | wk | wv` this way lets one product produce q, k and v, reading each input row once.
  */
-export function packWeights(inDim: number, blocks: readonly { readonly data: Float32Array; readonly outDim: number }[]): PackedWeights {
+export function packWeights(inDim: number, blocks: readonly { readonly data: Float32Array; readonly outDim: number }[], allocate: Float64Allocator = allocateFloat64): PackedWeights {
   const outDim = blocks.reduce((n, b) => n + b.outDim, 0);
   let src: Float32Array;
   if (blocks.length === 1) {
@@ -25,7 +31,7 @@ export function packWeights(inDim: number, blocks: readonly { readonly data: Flo
       col += b.outDim;
     }
   }
-  const data = new Float64Array(roundUpToTile(outDim) * inDim);
+  const data = allocate(roundUpToTile(outDim) * inDim);
   packColumnPanels(src, 0, outDim, inDim, outDim, data);
   return { data, inDim, outDim };
 }
