@@ -6,6 +6,8 @@ import { halfToFloat } from './float16.js';
 import { DataType } from './proto.js';
 import { readModel, readTensorProto } from './read.js';
 import { writeTensorProto } from './write.js';
+import { exportOnnx } from './export.js';
+import { initWeights, resolveConfig } from '@mha/core';
 
 // Files written by ONNX's own Python serializer (test-data/generate.py), values listed there too.
 const DATA = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-data');
@@ -138,5 +140,19 @@ describe('readModel on a model ONNX wrote', () => {
 
   it('raises a typed error for bytes that are not a model', () => {
     expect(() => readModel(Uint8Array.from([0x0a, 0xff]))).toThrow(expect.objectContaining({ code: 'MHA_INVALID_TYPE' }));
+  });
+});
+
+describe('readModel on malformed bytes', () => {
+  const config = resolveConfig({ dIn: 8, heads: 2, headDim: 4, causal: true });
+  const bytes = exportOnnx(config, initWeights(config, 1), { flavour: 'decomposed' });
+  it('reads an intact export', () => expect(readModel(bytes).graph.nodes.length).toBeGreaterThan(5));
+  it.each([
+    ['truncated to half', () => bytes.subarray(0, Math.floor(bytes.length / 2))],
+    ['truncated by one byte', () => bytes.subarray(0, bytes.length - 1)],
+    ['random bytes', () => Uint8Array.from({ length: 257 }, (_, i) => (i * 131 + 7) & 255)],
+    ['empty', () => new Uint8Array(0)],
+  ])('%s: a typed MHA_INVALID_TYPE naming the bytes, never a crash or a half-read model', (_name, make) => {
+    expect(() => readModel(make())).toThrow(expect.objectContaining({ code: 'MHA_INVALID_TYPE', field: 'bytes' }));
   });
 });
