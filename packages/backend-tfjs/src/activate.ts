@@ -19,7 +19,14 @@ const INSTALL_HINT: Readonly<Record<TfjsBackendName, string>> = {
 export async function activate(options: ResolvedTfjsBackendOptions): Promise<void> {
   const name = options.tfBackend;
   if (tf.getBackend() !== name || tf.engine().registry[name] === undefined) {
-    if (name === 'wasm') await configureWasmPaths(options.wasmPaths);
+    if (name === 'wasm') {
+      try {
+        await configureWasmPaths(options.wasmPaths);
+      } catch (e) {
+        // tfjs refuses new paths after a failed initialisation of the wasm backend in this process.
+        throw new MhaError(MhaErrorCode.Unsupported, 'options.wasmPaths', options.wasmPaths, `cannot configure tfjs-wasm's binaries: ${(e as Error).message}`);
+      }
+    }
     let ok: boolean;
     try {
       ok = await tf.setBackend(name);

@@ -42,33 +42,52 @@ export function columns(a: Float32Array, rows: number, cols: number, c0: number,
   return out;
 }
 
-/** Packs the canonical weights (`[in, out]` layout) for `layout` and uploads them to the active backend. The caller owns the tensors. */
+/**
+ * Packs the canonical weights (`[in, out]` layout) for `layout` and uploads them to the active backend.
+ * The caller owns the tensors; if an upload fails halfway (e.g. out of memory), the ones already made are freed.
+ */
 export function uploadWeights(config: ResolvedMhaConfig, w: Readonly<MhaWeights>, layout: AttentionLayout): WeightTensors {
-  const { dIn, dOut, heads: H, headDim: dh, scale } = config;
-  const wq = scaled(w.wq, scale);
-  const bq = w.bq && scaled(w.bq, scale);
-  const wo = w.wo && tf.tensor2d(w.wo, [dOut, dOut]);
-  const bo = w.bo && tf.tensor1d(w.bo);
-  if (layout === 'batched') {
-    const wqkv = new Float32Array(dIn * 3 * dOut);
-    for (let i = 0; i < dIn; i++) {
-      wqkv.set(wq.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut);
-      wqkv.set(w.wk.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut + dOut);
-      wqkv.set(w.wv.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut + 2 * dOut);
+  const made: tf.Tensor[] = [];
+  const matrix = (data: Float32Array, rows: number, cols: number): tf.Tensor2D => {
+    const t = tf.tensor2d(data, [rows, cols]);
+    made.push(t);
+    return t;
+  };
+  const vector = (data: Float32Array): tf.Tensor1D => {
+    const t = tf.tensor1d(data);
+    made.push(t);
+    return t;
+  };
+  try {
+    const { dIn, dOut, heads: H, headDim: dh, scale } = config;
+    const wq = scaled(w.wq, scale);
+    const bq = w.bq && scaled(w.bq, scale);
+    const wo = w.wo && matrix(w.wo, dOut, dOut);
+    const bo = w.bo && vector(w.bo);
+    if (layout === 'batched') {
+      const wqkv = new Float32Array(dIn * 3 * dOut);
+      for (let i = 0; i < dIn; i++) {
+        wqkv.set(wq.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut);
+        wqkv.set(w.wk.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut + dOut);
+        wqkv.set(w.wv.subarray(i * dOut, (i + 1) * dOut), i * 3 * dOut + 2 * dOut);
+      }
+      let bqkv: tf.Tensor1D | undefined;
+      if (bq && w.bk && w.bv) {
+        const b = new Float32Array(3 * dOut);
+        b.set(bq, 0);
+        b.set(w.bk, dOut);
+        b.set(w.bv, 2 * dOut);
+        bqkv = vector(b);
+      }
+      return { kind: 'fused', wqkv: matrix(wqkv, dIn, 3 * dOut), bqkv, wo, bo };
     }
-    let bqkv: tf.Tensor1D | undefined;
-    if (bq && w.bk && w.bv) {
-      const b = new Float32Array(3 * dOut);
-      b.set(bq, 0);
-      b.set(w.bk, dOut);
-      b.set(w.bv, 2 * dOut);
-      bqkv = tf.tensor1d(b);
-    }
-    return { kind: 'fused', wqkv: tf.tensor2d(wqkv, [dIn, 3 * dOut]), bqkv, wo, bo };
+    const perHead = (m: Float32Array) => Array.from({ length: H }, (_, h) => matrix(columns(m, dIn, dOut, h * dh, dh), dIn, dh));
+    const perHeadBias = (b: Float32Array | undefined) => b && Array.from({ length: H }, (_, h) => vector(b.slice(h * dh, (h + 1) * dh)));
+    return { kind: 'per-head', wq: perHead(wq), wk: perHead(w.wk), wv: perHead(w.wv), bq: perHeadBias(bq), bk: perHeadBias(w.bk), bv: perHeadBias(w.bv), wo, bo };
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
   }
-  const perHead = (m: Float32Array) => Array.from({ length: H }, (_, h) => tf.tensor2d(columns(m, dIn, dOut, h * dh, dh), [dIn, dh]));
-  const perHeadBias = (b: Float32Array | undefined) => b && Array.from({ length: H }, (_, h) => tf.tensor1d(b.slice(h * dh, (h + 1) * dh)));
-  return { kind: 'per-head', wq: perHead(wq), wk: perHead(w.wk), wv: perHead(w.wv), bq: perHeadBias(bq), bk: perHeadBias(w.bk), bv: perHeadBias(w.bv), wo, bo };
 }
 
 /** Every tensor of `w`, for disposal. */
