@@ -5,6 +5,7 @@ import { resolveTfjsBackendOptions, type ResolvedTfjsBackendOptions, type TfjsBa
 
 /** An {@link MhaBackend} computing on tfjs, with the options it was built with. */
 export interface TfjsBackend extends MhaBackend {
+  /** The resolved options: which tfjs backend, attention layout and wasm paths it uses. */
   readonly tfjs: ResolvedTfjsBackendOptions;
 }
 
