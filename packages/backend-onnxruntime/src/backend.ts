@@ -3,6 +3,7 @@ import { runCoreOp } from './core-op.js';
 import { OrtModuleKernel } from './module-kernel.js';
 import { resolveOrtBackendOptions, type OrtBackendOptions, type ResolvedOrtBackendOptions } from './options.js';
 import { SessionCache } from './session-cache.js';
+import { liveSessions } from './live-sessions.js';
 
 /**
  * Core-op features both graphs compute exactly as the spec says: the ONNX `Attention` operator has
@@ -45,6 +46,8 @@ export function createOrtBackend(options: OrtBackendOptions): OrtBackend {
     capabilities: CAPABILITIES,
     createKernel: (config, weights) => OrtModuleKernel.create(config, weights, opts),
     attention: (a) => runCoreOp(a, opts, cache),
+    // Process-wide: every backend object of this package shares the count.
+    diagnostics: () => ({ sessions: liveSessions() }),
   });
   return { ...backend, options: opts, dispose: () => cache.clear() };
 }

@@ -1,6 +1,7 @@
 import type { ValidAttention } from '@mha/core';
 import { CORE_OP_NAMES as N, exportAttentionOp, type AttentionOpExportOptions } from '@mha/onnx';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { Tensor } from 'onnxruntime-node';
+import { openSession } from './live-sessions.js';
 import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
 import type { SessionCache } from './session-cache.js';
 
@@ -36,7 +37,7 @@ export async function runCoreOp(a: ValidAttention, options: ResolvedOrtBackendOp
   const fetches = a.returnWeights ? [N.output, N.weights] : [N.output];
   const r = await cache.with(
     JSON.stringify(graph),
-    () => InferenceSession.create(exportAttentionOp(graph), sessionOptions(options)),
+    () => openSession(exportAttentionOp(graph), sessionOptions(options)),
     (s) => s.run(feeds, fetches),
   );
   return { output: r[N.output]!.data as Float32Array, weights: a.returnWeights ? (r[N.weights]!.data as Float32Array) : undefined };

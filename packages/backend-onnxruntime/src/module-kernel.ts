@@ -1,7 +1,8 @@
 import type { KernelForwardResult, ModuleKernel, MhaWeights, ResolvedMhaConfig, ValidInput } from '@mha/core';
 import { exportOnnx, MODULE_NAMES } from '@mha/onnx';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
+import { closeSession, openSession } from './live-sessions.js';
 import { buildTrace, traceFetches } from './trace.js';
 
 const OUT = MODULE_NAMES.output;
@@ -30,12 +31,12 @@ export class OrtModuleKernel implements ModuleKernel {
   /** Exports the module's graph and opens its session. */
   static async create(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ResolvedOrtBackendOptions): Promise<OrtModuleKernel> {
     const bytes = exportOnnx(config, weights, { flavour: options.flavour });
-    return new OrtModuleKernel(config, weights, options, await InferenceSession.create(bytes, sessionOptions(options)));
+    return new OrtModuleKernel(config, weights, options, await openSession(bytes, sessionOptions(options)));
   }
 
   private diagnosticSession(): Promise<InferenceSession> {
     if (this.diagnostics === undefined) {
-      const created = InferenceSession.create(
+      const created = openSession(
         exportOnnx(this.config, this.weights, { flavour: this.options.flavour, attentionWeights: true, traceOutputs: true }),
         sessionOptions(this.options),
       );
@@ -82,6 +83,6 @@ export class OrtModuleKernel implements ModuleKernel {
     await Promise.allSettled([...this.inFlight]);
     const diagnostics = this.diagnostics;
     this.diagnostics = undefined;
-    await Promise.all([this.session.release(), diagnostics?.then((s) => s.release(), () => undefined)]);
+    await Promise.all([closeSession(this.session), diagnostics?.then((s) => closeSession(s), () => undefined)]);
   }
 }

@@ -142,3 +142,18 @@ describe('sessions', () => {
     expect(() => createOrtBackend({ flavour: 'decomposed', threads: 2 } as never)).toThrow(expect.objectContaining({ field: 'options.threads' }));
   });
 });
+
+describe('diagnostics', () => {
+  it('counts live sessions: modules, diagnostic sessions and cached core-op sessions all return to the baseline', async () => {
+    const base = ortDecomposed.diagnostics().sessions!;
+    const cfg = resolveConfig({ dIn: 4, heads: 2, headDim: 2, causal: true });
+    const modules = await Promise.all([1, 2, 3].map((s) => ortDecomposed.createModule(cfg, initWeights(cfg, s))));
+    expect(ortDecomposed.diagnostics().sessions).toBe(base + 3);
+    await modules[0]!.forward(randomTensor([1, 3, 4], 1), { returnAttentionWeights: true }); // opens the diagnostic session
+    await ortDecomposed.attention(randomTensor([1, 1, 2, 4], 1), randomTensor([1, 1, 2, 4], 2), randomTensor([1, 1, 2, 4], 3)); // a cached core-op session
+    expect(ortDecomposed.diagnostics().sessions).toBe(base + 5);
+    await Promise.all(modules.map((m) => m.dispose()));
+    await ortDecomposed.dispose();
+    expect(ortDecomposed.diagnostics().sessions).toBe(base);
+  });
+});

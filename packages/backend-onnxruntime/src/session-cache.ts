@@ -1,4 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
+import { closeSession } from './live-sessions.js';
 
 interface Entry {
   readonly session: Promise<InferenceSession>;
@@ -67,7 +68,7 @@ export class SessionCache {
 
 async function release(entry: Entry): Promise<void> {
   try {
-    await (await entry.session).release();
+    await closeSession(await entry.session);
   } catch {
     // Creation failed: nothing to release (the error reached the caller that created it).
   }

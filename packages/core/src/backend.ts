@@ -77,6 +77,11 @@ export interface MhaBackend {
   attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Promise<AttentionResult>;
   /** Frees backend-level resources (e.g. cached core-op sessions). Modules stay the caller's to dispose. */
   dispose(): Promise<void>;
+  /**
+   * Counters of live resources (e.g. `{ tensors: 12 }`, `{ sessions: 2 }`) for leak checks and soak
+   * tests: after every module is disposed they return to their baseline. `{}` when a backend has none.
+   */
+  diagnostics(): Readonly<Record<string, number>>;
 }
 
 /** What a backend's module kernel returns; sizes are checked by core. */
@@ -101,6 +106,8 @@ export interface BackendDefinition {
   attention(a: ValidAttention): { output: Float32Array; weights?: Float32Array | undefined } | Promise<{ output: Float32Array; weights?: Float32Array | undefined }>;
   /** Optional: frees backend-level resources. */
   dispose?(): void | Promise<void>;
+  /** Optional: counters of live resources (see {@link MhaBackend.diagnostics}). */
+  diagnostics?(): Readonly<Record<string, number>>;
 }
 
 function contract(backend: string, field: string, got: unknown, expected: number): MhaError {
@@ -227,6 +234,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
     },
     async dispose() {
       await def.dispose?.();
+    },
+    diagnostics() {
+      return def.diagnostics?.() ?? {};
     },
   };
 }
