@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GROUPS, type Group } from './case.js';
 import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
-import { loadBackends } from './load-backend.js';
+import { loadBackends, repoBackendModules } from './load-backend.js';
 import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
 import { formatDetails, formatTable, totalsLine } from './report.js';
 import { buildSuite, runSuite, type BackendReport } from './suite.js';
@@ -63,27 +63,6 @@ function parse(argv: string[]): Args {
   return values as Args;
 }
 
-/**
- * Backend modules of the repository this CLI was built in (conformance/dist/cli.js -> repo root): every
- * package under packages/ or examples/ whose package.json has `mhaConformance.module`.
- */
-function repoBackends(): string[] {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const dirs = ['packages', 'examples'].map((d) => join(root, d)).filter((d) => existsSync(d));
-  const found: string[] = [];
-  for (const parent of dirs) {
-    for (const name of readdirSync(parent).sort()) {
-      const pkgPath = join(parent, name, 'package.json');
-      if (!existsSync(pkgPath)) continue;
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } };
-      if (!pkg.mhaConformance?.module) continue;
-      found.push(join(parent, name, pkg.mhaConformance.module));
-    }
-  }
-  if (found.length === 0) throw new Error(`no package with mhaConformance.module found under ${root}`);
-  return found;
-}
-
 function progress(label: string): (r: { id: string }, done: number, total: number) => void {
   if (!process.stderr.isTTY) return () => {};
   return (r, done, total) => {
@@ -137,7 +116,7 @@ async function main(): Promise<number> {
     for (const c of buildSuite({ fixtures, onnxPeer, groups, filter: args.filter })) console.log(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`);
     return 0;
   }
-  const specs = [...args.backend, ...(args.repo ? repoBackends() : [])];
+  const specs = [...args.backend, ...(args.repo ? repoBackendModules(join(dirname(fileURLToPath(import.meta.url)), '..', '..')) : [])];
   if (specs.length === 0) {
     console.error(`give --backend <module> or --repo\n\n${USAGE}`);
     return 2;

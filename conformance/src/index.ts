@@ -10,7 +10,7 @@ export { builtinFixturesDir, loadFixtureDir, loadFixtureFile } from './fixture-f
 export { PROFILES, DEFAULT_PROFILE, FLOAT32_TOLERANCE, profileFor, type BackendProfile } from './profiles.js';
 export { buildSuite, runSuite, runCase, skipReason, type SuiteOptions, type CaseResult, type BackendReport } from './suite.js';
 export { summarise, formatTable, formatDetails, totalsLine, type GroupSummary } from './report.js';
-export { loadBackends, isBackend } from './load-backend.js';
+export { loadBackends, isBackend, repoBackendModules, resolveModule } from './load-backend.js';
 export { BOOK_PRINTED } from './groups/numeric.js';
 export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';

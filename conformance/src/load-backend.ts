@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,3 +33,24 @@ export async function loadBackends(spec: string, cwd?: string): Promise<MhaBacke
   if (backends.length === 0) throw new Error(`${spec} exports no backend (expected an MhaBackend export, a default export, or 'backends')`);
   return backends;
 }
+
+/**
+ * Backend modules of a repository checkout rooted at `root`: every
+ * package under packages/ or examples/ whose package.json has `mhaConformance.module`.
+ */
+export function repoBackendModules(root: string): string[] {
+  const dirs = ['packages', 'examples'].map((d) => join(root, d)).filter((d) => existsSync(d));
+  const found: string[] = [];
+  for (const parent of dirs) {
+    for (const name of readdirSync(parent).sort()) {
+      const pkgPath = join(parent, name, 'package.json');
+      if (!existsSync(pkgPath)) continue;
+      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } };
+      if (!pkg.mhaConformance?.module) continue;
+      found.push(join(parent, name, pkg.mhaConformance.module));
+    }
+  }
+  if (found.length === 0) throw new Error(`no package with mhaConformance.module found under ${root}`);
+  return found;
+}
+
