@@ -15,58 +15,118 @@
 import { defineBackend, MhaError, MhaErrorCode, type Capability, type MhaBackend, type Runtime } from '@mha/core';
 import { coreAttention } from './core-op.js';
 import { createModuleKernel } from './module-kernel.js';
+import { createThreadedModuleKernel } from './threaded-module-kernel.js';
+import { loadWorkerSpawner, threadingSupport } from './worker-host.js';
+import { WorkerPool } from './worker-pool.js';
 
 /** Options of {@link createTsBackend}. */
 export interface TsBackendOptions {
-  /** Backend name (reports, `module.backend`). Default `'ts'`, which the conformance profiles know. */
+  /** Backend name (reports, `module.backend`). Default `'ts'`, or `'ts-threads'` when `threads > 1`. */
   readonly name?: string | undefined;
   /**
-   * Keep each module's float64 work buffers between forwards. Default `true`: repeated forwards of the
-   * same size allocate only their outputs. `false` frees them after every forward, trading speed for
-   * the lowest memory held between calls (they are O(B*T*dOut): ~33 MB for B=1, T=1024, D=768).
+   * Keep each module's work buffers between forwards. Default `true`: repeated forwards of the same
+   * size allocate only their outputs. `false` frees them after every forward, trading speed for the
+   * lowest memory held between calls (they are O(B*T*dOut): ~33 MB for B=1, T=1024, D=768).
    */
   readonly retainScratch?: boolean | undefined;
+  /**
+   * Threads a module forward uses: the calling thread plus `threads - 1` worker threads (Node
+   * `worker_threads` or Web Workers). Default 1: single-threaded, no workers, no shared memory. Where
+   * workers or `SharedArrayBuffer` are unavailable the backend runs single-threaded and says so in
+   * {@link TsBackend.threads} and {@link TsBackend.threadsUnavailable}. Results are bit-identical
+   * whatever the count. At most 256.
+   */
+  readonly threads?: number | undefined;
+  /**
+   * Least multiply-adds a thread must get before a phase of a forward is shared with workers.
+   * Default 262,144 (about 50 us of work): smaller phases run on the calling thread alone, because a
+   * worker round trip costs more than it saves. 0 splits every phase.
+   */
+  readonly minWorkPerThread?: number | undefined;
 }
 
-/** Runtimes this backend runs in: it uses nothing beyond ECMAScript 2022. */
+/** The backend {@link createTsBackend} returns: the core contract plus the thread count in effect. */
+export interface TsBackend extends MhaBackend {
+  /** Threads a module forward really uses (1 when single-threaded, by choice or by fallback). */
+  readonly threads: number;
+  /** Why fewer threads than requested are in use; `undefined` when the request was met. */
+  readonly threadsUnavailable: string | undefined;
+}
+
+/** Runtimes this backend runs in: single-threaded it uses nothing beyond ECMAScript 2022. */
 export const TS_RUNTIMES: readonly Runtime[] = ['node', 'browser', 'deno', 'bun', 'edge'];
 
 /** Every optional core-op feature; all are implemented by the one tiled attention kernel. */
 export const TS_CAPABILITIES: readonly Capability[] = ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'];
 
-const OPTION_KEYS = new Set(['name', 'retainScratch']);
+/** Default of {@link TsBackendOptions.minWorkPerThread}. */
+export const DEFAULT_MIN_WORK_PER_THREAD = 2 ** 18;
+
+const MAX_THREADS = 256;
+const OPTION_KEYS = new Set(['name', 'retainScratch', 'threads', 'minWorkPerThread']);
 
 /**
- * Builds a pure-TypeScript backend. Use {@link tsBackend} unless you need a different name or
- * memory policy.
+ * Builds a pure-TypeScript backend. Use {@link tsBackend} (single-threaded) or
+ * {@link tsThreadsBackend} (2 threads) unless you need other settings.
  *
- * @throws MhaError `MHA_INVALID_OPTION` / `MHA_INVALID_TYPE` for an unknown or mistyped option.
+ * With `threads > 1`, the backend owns a pool of `threads - 1` workers, started on the first forward
+ * that needs them and shared by all its modules; a module's packed weights go to each worker once.
+ * `module.dispose()` releases the module's weights in the workers; `backend.dispose()` stops the
+ * workers (a later forward starts new ones). Idle workers never keep a Node process alive.
+ * The core op (`attention`) always runs on the calling thread.
+ *
+ * @throws MhaError `MHA_INVALID_OPTION` / `MHA_INVALID_TYPE` for an unknown, mistyped or out-of-range option.
  *
  * @example
  * const lean = createTsBackend({ retainScratch: false });
+ * const fast = createTsBackend({ threads: 4 }); // fast.threads === 4 where workers are available
  */
-export function createTsBackend(options: TsBackendOptions = {}): MhaBackend {
+export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
   if (typeof options !== 'object' || options === null) {
     throw new MhaError(MhaErrorCode.InvalidType, 'options', options, 'must be an object');
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new MhaError(MhaErrorCode.InvalidOption, `options.${key}`, (options as Record<string, unknown>)[key], `unknown option; expected ${[...OPTION_KEYS].join(', ')}`);
   }
-  const name = options.name ?? 'ts';
+  const requested = options.threads ?? 1;
+  if (typeof requested !== 'number') throw new MhaError(MhaErrorCode.InvalidType, 'options.threads', requested, 'must be a number');
+  if (!Number.isInteger(requested) || requested < 1 || requested > MAX_THREADS) throw new MhaError(MhaErrorCode.InvalidOption, 'options.threads', requested, `must be an integer from 1 to ${MAX_THREADS}`);
+  const minWork = options.minWorkPerThread ?? DEFAULT_MIN_WORK_PER_THREAD;
+  if (typeof minWork !== 'number') throw new MhaError(MhaErrorCode.InvalidType, 'options.minWorkPerThread', minWork, 'must be a number');
+  if (!Number.isFinite(minWork) || minWork < 0) throw new MhaError(MhaErrorCode.InvalidOption, 'options.minWorkPerThread', minWork, 'must be a finite number >= 0');
+  const name = options.name ?? (requested > 1 ? 'ts-threads' : 'ts');
   if (typeof name !== 'string' || name.length === 0) throw new MhaError(MhaErrorCode.InvalidType, 'options.name', name, 'must be a non-empty string');
   const retainScratch = options.retainScratch ?? true;
   if (typeof retainScratch !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, 'options.retainScratch', retainScratch, 'must be a boolean');
-  return defineBackend({
+
+  const support = requested > 1 ? threadingSupport() : undefined;
+  const host = support?.host;
+  const pool = host !== undefined ? new WorkerPool(requested - 1, () => loadWorkerSpawner(host), retainScratch) : undefined;
+  const backend = defineBackend({
     name,
     runtimes: TS_RUNTIMES,
     capabilities: TS_CAPABILITIES,
-    createKernel: (config, weights) => createModuleKernel(config, weights, { retainScratch }),
+    createKernel: (config, weights) =>
+      pool ? createThreadedModuleKernel(config, weights, { pool, retainScratch, minWorkPerThread: minWork }) : createModuleKernel(config, weights, { retainScratch }),
     attention: coreAttention,
+    dispose: () => pool?.dispose(),
   });
+  return { ...backend, threads: pool ? requested : 1, threadsUnavailable: support?.reason };
 }
 
 /**
- * The pure-TypeScript backend: name `'ts'`, every runtime, every core-op capability
+ * The pure-TypeScript backend: name `'ts'`, single-threaded, every runtime, every core-op capability
  * (cross-attention, grouped-query, value-head-dim, attn-mask, softcap).
  */
-export const tsBackend: MhaBackend = createTsBackend();
+export const tsBackend: TsBackend = createTsBackend();
+
+/**
+ * The same backend with 2 threads (the calling thread and one worker): name `'ts-threads'`, results
+ * bit-identical to {@link tsBackend}. Falls back to one thread where workers or `SharedArrayBuffer`
+ * are unavailable (see {@link TsBackend.threads}). Its worker starts on the first large enough forward;
+ * `tsThreadsBackend.dispose()` stops it, though an idle worker never keeps a Node process alive.
+ */
+export const tsThreadsBackend: TsBackend = createTsBackend({ threads: 2 });
+
+/** Both backends, for the conformance CLI (`pnpm conformance`) and tools that list backends. */
+export const backends: readonly TsBackend[] = [tsBackend, tsThreadsBackend];

@@ -1,0 +1,113 @@
+import type { KernelForwardResult, MhaWeights, ModuleKernel, ResolvedMhaConfig, ValidInput } from '@mha/core';
+import { attentionProblem, packModule, phasesOf, phaseUnitCost, phaseUnits, runPhase, type ForwardBuffers, type PackedModule, type Phase } from './forward-phases.js';
+import { TILE } from './micro-kernel.js';
+import { ScratchPool } from './scratch.js';
+import { traceOf } from './trace.js';
+import { splitUnits } from './work-split.js';
+import type { WorkerPool } from './worker-pool.js';
+
+/** Settings of a threaded module kernel. */
+export interface ThreadedKernelOptions {
+  /** The backend's workers (shared by its modules). */
+  readonly pool: WorkerPool;
+  /** Keep work buffers between forwards (see `TsBackendOptions.retainScratch`). */
+  readonly retainScratch: boolean;
+  /** Least multiply-adds a thread must get before a phase is split (see {@link splitUnits}). */
+  readonly minWorkPerThread: number;
+}
+
+/** A {@link ModuleKernel} whose forwards run on the main thread plus the pool's workers. */
+export interface ThreadedModuleKernel extends ModuleKernel {
+  forward(input: ValidInput, options: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult>;
+  dispose(): void;
+}
+
+const allocateShared = (bytes: number) => new SharedArrayBuffer(bytes);
+
+/**
+ * The multi-threaded module kernel. Weights are packed once onto shared memory (the workers read the
+ * same panels); each forward copies `x` into a shared buffer, then runs the phases of
+ * {@link runPhase} in order, each split across the main thread (first share) and the workers, with
+ * every thread done before the next phase starts: projections by blocks of 8 token rows, attention by
+ * (batch, head) pairs. q|k|v, merged heads and output stay in shared buffers; only unit ranges travel
+ * in messages. The result is copied out of shared memory so callers get ordinary arrays.
+ *
+ * Every output element is computed by the same function with the same operands in the same order as
+ * in the single-threaded kernel, so results are bit-identical to it. Forwards on one module run one at
+ * a time, in call order (they share the module's buffers); different modules interleave freely.
+ */
+export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ThreadedKernelOptions): ThreadedModuleKernel {
+  const { pool, minWorkPerThread } = options;
+  let packed: PackedModule | undefined = packModule(config, weights, (n) => new Float64Array(allocateShared(n * 8)));
+  const module = { id: pool.newModuleId(), packed };
+  const local = new ScratchPool(options.retainScratch); // the main thread's share
+  const shared = new ScratchPool(options.retainScratch, allocateShared);
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function runSplit(m: PackedModule, buf: ForwardBuffers, phase: Phase): Promise<void> {
+    const granularity = phase === 'attention' ? 1 : TILE;
+    const ranges = splitUnits(phaseUnits(m, buf, phase), pool.size + 1, granularity, phaseUnitCost(m, buf.tokens, phase), minWorkPerThread);
+    const jobs: Promise<void>[] = [];
+    ranges.forEach((r, i) => {
+      if (i > 0 && r.end > r.start) jobs.push(pool.run(i - 1, module, { phase, start: r.start, end: r.end, buffers: buf }));
+    });
+    let mainError: unknown;
+    try {
+      runPhase(m, buf, phase, ranges[0]!.start, ranges[0]!.end, local);
+    } catch (e) {
+      mainError = e;
+    }
+    // Wait for every worker even after a failure here: none may still write when the call returns.
+    const settled = await Promise.allSettled(jobs);
+    if (mainError !== undefined) throw mainError;
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  }
+
+  async function forwardNow(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
+    const m = packed;
+    if (m === undefined) throw new Error('ts-threads module kernel used after dispose()');
+    const { batch: B, tokens: T } = input;
+    const rows = B * T;
+    try {
+      await pool.start();
+      const x = shared.getFloat32('x', rows * m.dIn);
+      x.set(input.x);
+      const output = shared.getFloat32('output', rows * m.dOut);
+      const buf: ForwardBuffers = {
+        batch: B,
+        tokens: T,
+        x,
+        qkv: shared.get('qkv', rows * 3 * m.dOut),
+        merged: m.wo ? shared.get('merged', rows * m.dOut) : output,
+        output,
+        // Fresh (zeroed) each call: causal positions are never written.
+        weights: opts.returnAttentionWeights ? new Float32Array(allocateShared(B * m.heads * T * T * 4)) : undefined,
+      };
+      for (const phase of phasesOf(m)) await runSplit(m, buf, phase);
+      const trace = opts.trace ? traceOf({ batch: B, tokens: T, heads: m.heads, input: x.length, qkv: buf.qkv.length, attention: attentionProblem(m, buf), merged: buf.merged.length, output: output.length }) : undefined;
+      // slice() of a shared view gives an ordinary (unshared) array.
+      return { output: output.slice(), attentionWeights: buf.weights?.slice(), trace };
+    } catch (e) {
+      // After a worker failure its buffers may have been written late: start the next call on new ones.
+      shared.clear();
+      throw e;
+    } finally {
+      shared.release();
+      local.release();
+    }
+  }
+
+  return {
+    forward(input, opts) {
+      const run = queue.then(() => forwardNow(input, opts));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    dispose() {
+      packed = undefined;
+      pool.forget(module.id);
+      local.clear();
+      shared.clear();
+    },
+  };
+}
