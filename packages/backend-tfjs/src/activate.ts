@@ -13,7 +13,7 @@ const INSTALL_HINT: Readonly<Record<TfjsBackendName, string>> = {
 
 /**
  * Makes `options.tfBackend` tfjs's active backend, initialising it (and, for wasm, its binary paths) on
- * first use. Call only inside {@link exclusive}. Throws `MHA_UNSUPPORTED` when the backend is not
+ * first use. Call only inside {@link exclusive}. Throws `MHA_BACKEND_UNAVAILABLE` when the backend is not
  * registered in this process or fails to initialise.
  */
 export async function activate(options: ResolvedTfjsBackendOptions): Promise<void> {
@@ -24,16 +24,16 @@ export async function activate(options: ResolvedTfjsBackendOptions): Promise<voi
         await configureWasmPaths(options.wasmPaths);
       } catch (e) {
         // tfjs refuses new paths after a failed initialisation of the wasm backend in this process.
-        throw new MhaError(MhaErrorCode.Unsupported, 'options.wasmPaths', options.wasmPaths, `cannot configure tfjs-wasm's binaries: ${(e as Error).message}`);
+        throw new MhaError(MhaErrorCode.BackendUnavailable, 'options.wasmPaths', options.wasmPaths, `cannot configure tfjs-wasm's binaries: ${(e as Error).message}`);
       }
     }
     let ok: boolean;
     try {
       ok = await tf.setBackend(name);
     } catch (e) {
-      throw new MhaError(MhaErrorCode.Unsupported, 'options.tfBackend', name, `tfjs has no backend '${name}' registered (${INSTALL_HINT[name]}): ${(e as Error).message}`);
+      throw new MhaError(MhaErrorCode.BackendUnavailable, 'options.tfBackend', name, `tfjs has no backend '${name}' registered (${INSTALL_HINT[name]}): ${(e as Error).message}`);
     }
-    if (!ok) throw new MhaError(MhaErrorCode.Unsupported, 'options.tfBackend', name, `tfjs backend '${name}' failed to initialise in this environment`);
+    if (!ok) throw new MhaError(MhaErrorCode.BackendUnavailable, 'options.tfBackend', name, `tfjs backend '${name}' failed to initialise in this environment`);
   }
   // An initialisation tfjs started elsewhere (e.g. `tf.memory()` or `tf.ready()` before any backend was
   // set starts the highest-priority one) blocks every backend until it settles.
@@ -57,7 +57,7 @@ export function assertActive(name: TfjsBackendName): void {
   const expected = tf.engine().registry[name];
   if (tf.getBackend() !== name || active === undefined || active !== expected) {
     throw new MhaError(
-      MhaErrorCode.Unsupported,
+      MhaErrorCode.BackendUnavailable,
       'tfjs.backend',
       tf.getBackend(),
       `expected tfjs backend '${name}' to be active; other code switched tfjs's process-wide backend (tf.setBackend) while this call was starting. Await your own tf.setBackend calls before calling this package`,

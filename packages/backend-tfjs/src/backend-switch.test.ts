@@ -62,16 +62,16 @@ describe("tfjs's one global backend, shared by modules on different backends", (
 
   it('the guard refuses to build tensors when another backend is active', async () => {
     await tf.setBackend('cpu');
-    expect(() => assertActive('wasm')).toThrow(expect.objectContaining({ code: 'MHA_UNSUPPORTED', field: 'tfjs.backend' }));
+    expect(() => assertActive('wasm')).toThrow(expect.objectContaining({ code: 'MHA_BACKEND_UNAVAILABLE', field: 'tfjs.backend' }));
     expect(() => assertActive('cpu')).not.toThrow();
   });
 
-  it('a tfjs backend not registered in this process is refused with MHA_UNSUPPORTED, and the others keep working', async () => {
+  it('a tfjs backend not registered in this process is refused with MHA_BACKEND_UNAVAILABLE, and the others keep working', async () => {
     for (const tfBackend of ['webgl', 'webgpu'] as const) {
       const b = createTfjsBackend({ tfBackend });
-      await expect(b.createModule(cfg, weights)).rejects.toMatchObject({ code: 'MHA_UNSUPPORTED', field: 'options.tfBackend', message: expect.stringContaining(`@tensorflow/tfjs-backend-${tfBackend}`) });
+      await expect(b.createModule(cfg, weights)).rejects.toMatchObject({ code: 'MHA_BACKEND_UNAVAILABLE', field: 'options.tfBackend', message: expect.stringContaining(`@tensorflow/tfjs-backend-${tfBackend}`) });
       const t = randomTensor([1, 1, 2, 2], 1);
-      await expect(b.attention(t, t, t)).rejects.toMatchObject({ code: 'MHA_UNSUPPORTED' });
+      await expect(b.attention(t, t, t)).rejects.toMatchObject({ code: 'MHA_BACKEND_UNAVAILABLE' });
     }
     const m = await tfjsCpu.createModule(cfg, weights);
     const x = randomTensor([1, 2, 8], 2);

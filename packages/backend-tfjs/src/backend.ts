@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { defineBackend, type Capability, type MhaBackend, type Runtime } from '@mha/core';
 import { attentionOp } from './core-op.js';
 import { createModuleKernel } from './module-kernel.js';
@@ -42,6 +43,8 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): TfjsBackend
     capabilities: CAPABILITIES,
     createKernel: (config, weights) => createModuleKernel(config, weights, tfjs),
     attention: attentionOp(tfjs),
+    // Engine-wide count (tfjs keeps one engine per process), read without initialising any backend.
+    diagnostics: () => ({ tensors: tf.engine().state.numTensors }),
   });
   return Object.assign(backend, { tfjs });
 }

@@ -64,3 +64,19 @@ for (const backend of VARIANTS) {
     });
   });
 }
+
+describe('diagnostics', () => {
+  it('counts live tensors and returns to the baseline after dispose', async () => {
+    const { tfjsCpu } = await import('./index.js');
+    const cfg = resolveConfig({ dIn: 4, heads: 2, headDim: 2, causal: true });
+    const warm = await tfjsCpu.createModule(cfg, initWeights(cfg, 1));
+    await warm.forward(randomTensor([1, 3, 4], 1));
+    await warm.dispose();
+    const base = tfjsCpu.diagnostics().tensors!;
+    const m = await tfjsCpu.createModule(cfg, initWeights(cfg, 2));
+    expect(tfjsCpu.diagnostics().tensors).toBeGreaterThan(base); // the uploaded weights
+    await m.forward(randomTensor([1, 3, 4], 2));
+    await m.dispose();
+    expect(tfjsCpu.diagnostics().tensors).toBe(base);
+  });
+});

@@ -55,6 +55,6 @@ describe('tfjs-wasm in Node', () => {
     expect(runWithOptions({ tfBackend: 'wasm', wasmPaths: pathToFileURL(dir).href + '/' })).toEqual({ status: 0, stdout: 'ok' });
     expect(runWithOptions({ tfBackend: 'wasm', wasmPaths: map })).toEqual({ status: 0, stdout: 'ok' });
     // Pointing at a directory without the binaries fails to initialise, which proves the option is honoured.
-    expect(runWithOptions({ tfBackend: 'wasm', wasmPaths: pathToFileURL(pkg).href + '/no-such-dir/' })).toEqual({ status: 0, stdout: 'MHA_UNSUPPORTED' });
+    expect(runWithOptions({ tfBackend: 'wasm', wasmPaths: pathToFileURL(pkg).href + '/no-such-dir/' })).toEqual({ status: 0, stdout: 'MHA_BACKEND_UNAVAILABLE' });
   });
 });

@@ -23,6 +23,11 @@ export const MhaErrorCode = {
   InvalidOption: 'MHA_INVALID_OPTION',
   /** The backend does not support a requested capability. */
   Unsupported: 'MHA_UNSUPPORTED',
+  /**
+   * The backend cannot run in this environment right now: its runtime is not installed or failed to
+   * initialise, or shared runtime state (e.g. tfjs's active backend) was changed underneath it.
+   */
+  BackendUnavailable: 'MHA_BACKEND_UNAVAILABLE',
   /** A backend broke the contract (e.g. returned an output of the wrong size): a backend bug. */
   BackendContract: 'MHA_BACKEND_CONTRACT',
   /** `forward` (or another call) on a module after `dispose()`. */
