@@ -25,7 +25,7 @@ describe('pickBackend', () => {
   });
   it('honours an explicit preference and never falls back from it', async () => {
     expect((await pickBackend({ prefer: 'c', candidates: [candidate('a', true), candidate('c', true)] })).name).toBe('c');
-    await expect(pickBackend({ prefer: 'a', candidates: [candidate('a', false), candidate('c', true)] })).rejects.toSatisfy((e: unknown) => isMhaError(e, MhaErrorCode.Unsupported));
+    await expect(pickBackend({ prefer: 'a', candidates: [candidate('a', false), candidate('c', true)] })).rejects.toSatisfy((e: unknown) => isMhaError(e, MhaErrorCode.BackendUnavailable));
     await expect(pickBackend({ prefer: 'zzz', candidates: [candidate('a', true)] })).rejects.toSatisfy((e: unknown) => isMhaError(e, MhaErrorCode.InvalidOption));
   });
   it('reads MHA_BACKEND when no preference is given', async () => {

@@ -52,7 +52,7 @@ export async function pickBackend(options: PickOptions = {}): Promise<PickResult
     try {
       return { backend: await c.load(), name: c.name, runtime, reason: `requested explicitly (${c.why})`, tried };
     } catch (e) {
-      throw new MhaError(MhaErrorCode.Unsupported, 'prefer', prefer, `backend '${prefer}' could not load here (is ${c.package} installed?): ${(e as Error).message}`);
+      throw new MhaError(MhaErrorCode.BackendUnavailable, 'prefer', prefer, `backend '${prefer}' could not load here (is ${c.package} installed?): ${(e as Error).message}`);
     }
   }
   for (const c of candidates) {
@@ -66,7 +66,7 @@ export async function pickBackend(options: PickOptions = {}): Promise<PickResult
     }
   }
   throw new MhaError(
-    MhaErrorCode.Unsupported,
+    MhaErrorCode.BackendUnavailable,
     'runtime',
     runtime,
     `no MHA backend could load (tried ${tried.map((t) => `${t.name}: ${t.error}`).join('; ') || 'none for this runtime'}); install @mha/backend-ts`,
