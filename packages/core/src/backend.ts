@@ -2,7 +2,7 @@ import type { AttentionOptions } from './attention-options.js';
 import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { MAX_ELEMENTS, type Tensor } from './tensor.js';
-import type { ShapeTrace } from './trace.js';
+import { expectedTrace, type ShapeTrace } from './trace.js';
 import {
   resolveForwardOptions,
   validateAttention,
@@ -178,7 +178,7 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
             return {
               output: { data: new Float32Array(0), shape: [B, T, cfg.dOut] },
               attentionWeights: opts.returnAttentionWeights ? { data: new Float32Array(0), shape: [B, cfg.heads, T, T] } : undefined,
-              trace: opts.trace ? emptyTrace(cfg, B, T) : undefined,
+              trace: opts.trace ? expectedTrace(cfg, B, T) : undefined,
             };
           }
           const run = Promise.resolve(kernel.forward(input, opts));
@@ -239,20 +239,4 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       return def.diagnostics?.() ?? {};
     },
   };
-}
-
-function emptyTrace(cfg: ResolvedMhaConfig, B: number, T: number): ShapeTrace {
-  const { dIn, heads: H, headDim: dh, dOut } = cfg;
-  return [
-    { step: 'input', shape: [B, T, dIn] },
-    { step: 'qkv', shape: [B, T, 3, H, dh] },
-    { step: 'q', shape: [B, H, T, dh] },
-    { step: 'k', shape: [B, H, T, dh] },
-    { step: 'v', shape: [B, H, T, dh] },
-    { step: 'scores', shape: [B, H, T, T] },
-    { step: 'weights', shape: [B, H, T, T] },
-    { step: 'context', shape: [B, H, T, dh] },
-    { step: 'merged', shape: [B, T, dOut] },
-    { step: 'output', shape: [B, T, dOut] },
-  ];
 }
