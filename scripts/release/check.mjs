@@ -102,7 +102,7 @@ async function main() {
       appendFileSync(logTarget.file, `\n${text}\n`);
       const failed = results.filter((r) => r.findings.some((f) => f.level === 'error'));
       const warnings = results.reduce((n, r) => n + r.findings.filter((f) => f.level === 'warning').length, 0);
-      if (failed.length > 0) throw new Error(`${failed.length} of ${results.length} packages are not ready to publish:\n${text}`);
+      if (failed.length > 0) throw new Error(`${failed.length} of ${results.length} packages are not ready to publish:\n${formatLint(results, { errorsOnly: true })}`);
       return `${results.length} packages clean (${warnings} warnings; \`pnpm release:lint\` lists them)`;
     }, { needs: ['build'] });
 

@@ -49,15 +49,20 @@ export async function lintPackages(root, packDir) {
   });
 }
 
-/** Formats the lint results, errors first, each with its fix. */
-export function formatLint(results) {
+/**
+ * Formats the lint results, errors first, each with its fix.
+ * @param {PackageLint[]} results
+ * @param {{ errorsOnly?: boolean }} [opts] only the packages with errors, and only their errors
+ */
+export function formatLint(results, { errorsOnly = false } = {}) {
   const lines = [];
   for (const r of results) {
     const errors = r.findings.filter((f) => f.level === 'error');
     const warnings = r.findings.filter((f) => f.level === 'warning');
+    if (errorsOnly && errors.length === 0) continue;
     const status = errors.length > 0 ? 'FAIL' : 'ok  ';
     lines.push(`${status} ${r.name}@${r.version} (${r.rel})${warnings.length ? `  ${warnings.length} warning(s)` : ''}`);
-    for (const f of [...errors, ...warnings]) {
+    for (const f of errorsOnly ? errors : [...errors, ...warnings]) {
       lines.push(`     ${f.level}: ${f.message}`);
       if (f.fix) lines.push(`       fix: ${f.fix}`);
     }

@@ -58,6 +58,12 @@ export async function createConsumer(dir, registryUrl) {
       '',
     ].join('\n'),
   );
+  const settings = [['@mha:registry', registryUrl], ['ignore-scripts', 'true'], ['registry', undefined]];
+  for (const [key, want] of settings) {
+    const got = (await run('npm', ['config', 'get', key], { cwd: dir, env: cleanEnv() })).stdout.trim();
+    if (want !== undefined && got.replace(/\/?$/, key.endsWith('registry') ? '/' : '') !== want) throw new Error(`npm config get ${key} in the clean project says ${got}, not ${want}`);
+    if (want === undefined && got.includes(new URL(registryUrl).host)) throw new Error(`the clean project's default registry is the check's registry (${got}): only @mha/* should come from it`);
+  }
 }
 
 /**
