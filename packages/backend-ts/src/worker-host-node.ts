@@ -17,7 +17,7 @@ const WORKER_THREADS = 'node:worker_threads';
 export async function nodeWorkerSpawner(entry: URL = new URL(NODE_WORKER_ENTRY, import.meta.url)): Promise<SpawnWorker> {
   const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_THREADS)) as typeof import('node:worker_threads');
   return (listener) => {
-    const worker = new Worker(entry);
+    const worker = new Worker(entry, { execArgv: workerExecArgv(process.execArgv) });
     let stopping = false;
     worker.unref(); // idle until it is given work (see WorkerLink.setBusy)
     worker.on('message', (message: FromWorker) => listener.message(message));
@@ -35,4 +35,19 @@ export async function nodeWorkerSpawner(entry: URL = new URL(NODE_WORKER_ENTRY, 
       },
     };
   };
+}
+
+/**
+ * The parent's Node options for a worker, minus `--input-type`: it describes how the main script is
+ * read (`node --input-type=module -e ...`) and Node refuses to start a worker that inherits it.
+ * Everything else (loaders, `--conditions`, ...) is kept, as it may be needed to resolve `@mha/core`.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg === '--input-type') i++; // its value is the next argument
+    else if (!arg.startsWith('--input-type=')) kept.push(arg);
+  }
+  return kept;
 }

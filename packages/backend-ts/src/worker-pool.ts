@@ -110,6 +110,8 @@ export class WorkerPool {
     g.stopped ??= (async () => {
       await g.idle;
       await Promise.all(g.slots.map((s) => s.link?.terminate()));
+      // Unreachable while retired generations take no tasks; kept so a bug here can never hang a caller.
+      for (const s of g.slots) for (const job of s.jobs.values()) job.reject(new Error('ts-threads: the workers were stopped by dispose()'));
     })();
     await g.stopped;
   }
