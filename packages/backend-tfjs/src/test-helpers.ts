@@ -1,61 +1,34 @@
 // Test-only helpers: the golden fixtures (fixtures/FORMAT.md), the spec's float32 tolerance, and the
 // backend variants every numeric test runs on.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fromTorchStateDict, resolveConfig, type MhaConfig, type MhaWeights, type ResolvedMhaConfig, type Tensor, type TorchLayout } from '@mha/core';
+import type { MhaWeights, ResolvedMhaConfig, Tensor } from '@mha/core';
+import { builtinFixturesDir, loadFixtureDir, type Fixture } from '@mha/conformance';
 import { expect } from 'vitest';
 import { createTfjsBackend, type TfjsBackend } from './index.js';
 
-const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'golden');
+/** Golden fixtures, parsed (and weights converted from torch) by the conformance package's loader. */
+const GOLDEN = loadFixtureDir(builtinFixturesDir());
 
-interface StoredTensor {
-  shape: number[];
-  data: string;
+function golden<K extends Fixture['kind']>(id: string, kind: K): Extract<Fixture, { kind: K }> {
+  const f = GOLDEN.find((x) => x.id === id);
+  if (!f || f.kind !== kind) throw new Error(`no ${kind} fixture ${id}`);
+  return f as Extract<Fixture, { kind: K }>;
 }
 
-/** Base64 little-endian float32 (fixtures/FORMAT.md, "TENSOR") to a tensor. */
-function decodeTensor(t: StoredTensor): Tensor {
-  const bytes = Buffer.from(t.data, 'base64');
-  const data = new Float32Array(bytes.length / 4);
-  for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(4 * i);
-  return { data, shape: t.shape };
-}
-
-function readJson(id: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(GOLDEN, `${id}.json`), 'utf8')) as Record<string, unknown>;
-}
-
-function decodeAll(o: unknown): Record<string, Tensor> {
-  return Object.fromEntries(Object.entries(o as Record<string, StoredTensor>).map(([k, v]) => [k, decodeTensor(v)]));
-}
-
-/** Ids of the golden fixtures of one kind, from fixtures/golden/index.json. */
+/** Ids of the golden fixtures of one kind. */
 export function goldenIds(kind: 'module' | 'attention'): string[] {
-  const index = readJson('index') as { fixtures: { id: string; kind: string }[] };
-  return index.fixtures.filter((f) => f.kind === kind).map((f) => f.id);
+  return GOLDEN.filter((f) => f.kind === kind).map((f) => f.id);
 }
 
 /** A golden module case, weights converted from the torch state dict by core's converter. */
 export function goldenModule(id: string): { config: ResolvedMhaConfig; weights: MhaWeights; x: Tensor; output: Tensor; attentionWeights: Tensor } {
-  const o = readJson(id);
-  const config = resolveConfig(o.config as MhaConfig);
-  const expected = decodeAll(o.expected);
-  return {
-    config,
-    weights: fromTorchStateDict(o.weightLayout as TorchLayout, config, decodeAll(o.weights)),
-    x: decodeAll(o.inputs).x!,
-    output: expected.output!,
-    attentionWeights: expected.attentionWeights!,
-  };
+  const f = golden(id, 'module');
+  return { config: f.config, weights: f.weights, x: f.x, output: f.expected.output, attentionWeights: f.expected.attentionWeights! };
 }
 
 /** A golden core-op case. */
 export function goldenAttention(id: string): { q: Tensor; k: Tensor; v: Tensor; options: { causal: boolean; scale: number | null }; output: Tensor; attentionWeights: Tensor } {
-  const o = readJson(id);
-  const inputs = decodeAll(o.inputs);
-  const expected = decodeAll(o.expected);
-  return { q: inputs.q!, k: inputs.k!, v: inputs.v!, options: o.options as { causal: boolean; scale: number | null }, output: expected.output!, attentionWeights: expected.attentionWeights! };
+  const f = golden(id, 'attention');
+  return { q: f.q, k: f.k, v: f.v, options: f.options, output: f.expected.output, attentionWeights: f.expected.weights! };
 }
 
 /**
