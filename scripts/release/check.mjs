@@ -50,7 +50,9 @@ async function main() {
 
   /** @type {Awaited<ReturnType<typeof startRegistry>> | undefined} */
   let registry;
+  const steps = new Steps();
   const onSignal = (signal) => {
+    steps.aborted = true;
     console.log(`\n${signal}: stopping the registry and every command started by the check`);
     killRunning();
     (registry ? registry.stop() : Promise.resolve()).finally(() => {
@@ -61,7 +63,6 @@ async function main() {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const steps = new Steps();
   /** @type {import('./lib/workspace.mjs').WorkspacePackage[]} */
   let published = [];
   let backends = [];

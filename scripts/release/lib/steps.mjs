@@ -7,6 +7,9 @@ export class Steps {
   /** @type {StepResult[]} */
   results = [];
 
+  /** Set when the check is interrupted: later steps neither run nor report. */
+  aborted = false;
+
   /**
    * Runs `fn` as a step. Its return value (a string) is the step's one-line detail. When `needs` names a step
    * that did not pass, this one is skipped.
@@ -17,6 +20,7 @@ export class Steps {
    * @returns {Promise<boolean>} whether the step passed
    */
   async step(name, fn, opts = {}) {
+    if (this.aborted) return false;
     const missing = (opts.needs ?? []).filter((n) => this.results.find((r) => r.name === n)?.status !== 'pass');
     if (missing.length > 0) {
       this.results.push({ name, status: 'skip', ms: 0, detail: `needs ${missing.join(', ')}` });
@@ -33,6 +37,7 @@ export class Steps {
       if (detail.includes('\n')) console.log(indent(detail.split('\n').slice(1).join('\n')));
       return true;
     } catch (e) {
+      if (this.aborted) return false;
       const ms = Date.now() - t0;
       const detail = e instanceof Error ? e.message : String(e);
       this.results.push({ name, status: 'fail', ms, detail });
