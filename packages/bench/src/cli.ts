@@ -15,7 +15,7 @@ import { fmtFlops, fmtMs, fmtNum, textTable } from './format.js';
 import { currentLoad, machineInfo } from './machine.js';
 import { renderMarkdown } from './markdown.js';
 import { parseResults, RESULTS_FORMAT, type BenchResults, type CellResult } from './results.js';
-import { ROW_HEADER, resultRows } from './rows.js';
+import { ROW_HEADER, notMeasured, resultRows } from './rows.js';
 import { listBackends, runBench, type BackendRef } from './run.js';
 import { DEFAULT_POLICY, type SamplingPolicy } from './sampling.js';
 import { SHAPES, shapeByName, type BenchShape } from './shapes.js';
@@ -168,6 +168,8 @@ function progress(total: number): (event: 'start' | 'done', cell: { shape: strin
 
 function printResults(results: BenchResults): void {
   console.log(textTable([...ROW_HEADER], resultRows(results)));
+  const notes = notMeasured(results);
+  if (notes.length > 0) console.log(`\nnot measured:\n${notes.map((n) => `  ${n}`).join('\n')}`);
   console.log('');
   console.log(
     'FLOPs (multiply-add = 2): projections 2*B*T*dIn*dOut*3 + 2*B*T*dOut*dOut; attention full 4*B*H*T*T*dh, causal half 4*B*H*dh*T*(T+1)/2.',

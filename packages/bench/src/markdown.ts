@@ -1,6 +1,6 @@
 import { fmtFlops, markdownTable } from './format.js';
 import type { BenchResults } from './results.js';
-import { ROW_HEADER, ROW_NUMERIC, resultRows } from './rows.js';
+import { ROW_HEADER, ROW_NUMERIC, notMeasured, resultRows, summaryTable } from './rows.js';
 import { checkTargets } from './targets.js';
 import { OUTPUT_SUM_TOLERANCE } from './consistency.js';
 import { WARMUP_CALLS } from './sampling.js';
@@ -20,7 +20,8 @@ export function renderMarkdown(results: BenchResults): string {
   const p = results.options;
   const date = results.startedAt.slice(0, 10);
   const load = `1-minute load average ${m.loadAverageStart} at the start and ${m.loadAverageEnd ?? '?'} at the end of the run`;
-  const notes = results.cells.filter((c) => c.status !== 'ok');
+  const notes = notMeasured(results);
+  const summary = summaryTable(results);
   const lines: string[] = [
     '# Benchmarks',
     '',
@@ -28,6 +29,12 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `> **Noise.** This run shared its ${m.logicalCpus} logical CPUs with other jobs (builds, tests and other people's benchmarks may have been running: ${load}). ` +
       'Single numbers can be off by tens of percent; compare runs made under the same conditions, with `--compare`.',
+    '',
+    '## Summary: median ms per call (lower is better)',
+    '',
+    markdownTable(summary.header, summary.rows, [false, ...summary.header.slice(1).map(() => true)]),
+    '',
+    '`-`: not run by default (see the notes under the results). Details, the FLOP rates and memory are in the results table.',
     '',
     '## Machine',
     '',
@@ -45,13 +52,13 @@ export function renderMarkdown(results: BenchResults): string {
     '- One child process per (backend, shape) cell, so peak memory is per cell and a crash only loses its cell.',
     '- The module is built once per cell with `initWeights(config, 1)`; the input is `randomTensor([B, T, dIn], 2)`. Only `module.forward(x)` is timed, without attention weights or a trace; `createModule` is not.',
     `- Sampling ([tinybench](https://github.com/tinylibs/tinybench)): one cold first call, then a warm-up of >= ${p.warmupMs} ms and >= ${WARMUP_CALLS} calls, then timed calls for >= ${p.budgetMs} ms and >= ${p.minSamples} calls. ` +
-      `A cell whose first call takes >= ${p.slowThresholdMs} ms is "slow": the first call is its warm-up and it gets exactly ${p.slowMinSamples} timed calls (the \`n\` column says so).`,
+      `When the cold call takes >= ${p.slowThresholdMs} ms a second (warm) call is made; if that one also takes >= ${p.slowThresholdMs} ms the cell is "slow": those two calls are its warm-up and it gets exactly ${p.slowMinSamples} timed calls (the note column says so).`,
     '- **median ms** is the median of the timed calls, **min-max** their range, **x fastest** the median over the fastest median on that shape.',
     '- **GFLOP/s** = FLOPs / median. FLOPs count a multiply-add as 2: projections `2*B*T*dIn*dOut*3` (q, k, v) `+ 2*B*T*dOut*dOut` (output projection); ' +
       'attention **full** `4*B*H*T*T*dh` (`q k^T` and `weights @ v`), **half** `4*B*H*dh*T*(T+1)/2` (only the keys a causal query sees). Biases, scaling, softmax and masking are not counted. Non-causal shapes show `=` for half.',
     '- **peak RSS** is the child\'s `process.resourceUsage().maxRSS` (runtime, libraries and module included); **+RSS** is peak RSS minus the RSS just before `createModule` (after a GC): what building and running the module added.',
     '- **CPU/wall** is the process CPU time over wall time while timing: about 1 for a single-threaded backend, up to the core count for a multi-threaded one.',
-    '- **ORT overhead** (onnxruntime rows): `module.forward` against a bare `InferenceSession.run` of the same `exportOnnx` graph with the same session options and a fresh input `Tensor` per call, measured in alternating rounds in the same process after the main measurement.',
+    '- **ORT overhead** (onnxruntime rows on book, small and gpt2-layer): `module.forward` against a bare `InferenceSession.run` of the same `exportOnnx` graph with the same session options and a fresh input `Tensor` per call, measured in alternating rounds in the same process after the main measurement.',
     `- Every backend gets the same weights and input, so output sums are compared across backends on a shape; a sum off by more than ${OUTPUT_SUM_TOLERANCE} of its absolute sum is flagged in the note column.`,
     '',
     '## Shapes',
@@ -64,12 +71,12 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Results',
     '',
-    markdownTable([...ROW_HEADER], resultRows(results, { reasonsInline: false }), ROW_NUMERIC),
+    markdownTable([...ROW_HEADER], resultRows(results), ROW_NUMERIC),
     '',
   ];
   if (notes.length > 0) {
     lines.push('Cells not measured:', '');
-    for (const c of notes) lines.push(`- ${c.shape} / ${c.backend}: ${c.status}, ${c.reason ?? 'no reason given'}`);
+    for (const n of notes) lines.push(`- ${n}`);
     lines.push('');
   }
   lines.push(

@@ -34,6 +34,8 @@ export interface CellMeasurement {
   readonly latency: Latency;
   /** Wall time of the first forward (cold: JIT, session warm-up, kernel compilation). */
   readonly firstForwardMs: number;
+  /** Wall time of a second call, made only when the first reached the slow threshold. */
+  readonly warmForwardMs?: number | undefined;
   /** Wall time of `createModule` (weights copied, graph exported, session opened, ...). */
   readonly createModuleMs: number;
   /** How the samples were taken, e.g. "warm-up >= 500 ms / 2 calls, then >= 2500 ms / 5 calls". */

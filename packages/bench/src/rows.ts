@@ -10,16 +10,16 @@ export const ROW_HEADER = ['shape', 'backend', 'median ms', 'min-max ms', 'n', '
 export const ROW_NUMERIC = [false, false, true, true, true, true, true, true, true, true, true, true, false];
 
 /**
- * One table row per cell, in run order, as display strings. With `reasonsInline: false` a skipped or
- * failed row says "see below" instead of its (long) reason, for a report that lists reasons separately.
+ * One table row per cell that ran or failed, in run order, as display strings; skipped cells are left to
+ * {@link notMeasured}. A failed row says "see below": its reason is listed there too.
  */
-export function resultRows(results: BenchResults, { reasonsInline = true }: { reasonsInline?: boolean } = {}): string[][] {
+export function resultRows(results: BenchResults): string[][] {
   const mismatches = outputMismatches(results.cells);
-  return results.cells.map((c) => {
+  return results.cells.filter((c) => c.status !== 'skipped').map((c) => {
     const shape = results.shapes.find((s) => s.name === c.shape);
     const m = c.measurement;
     if (c.status !== 'ok' || !m || !shape) {
-      return [c.shape, c.backend, c.status === 'skipped' ? 'skipped' : 'FAILED', '', '', '', '', '', '', '', '', '', reasonsInline ? (c.reason ?? '') : 'see below'];
+      return [c.shape, c.backend, 'FAILED', '', '', '', '', '', '', '', '', '', 'see below'];
     }
     const l = m.latency;
     const fastest = fastestMedian(results.cells, c.shape) ?? l.medianMs;
@@ -44,4 +44,37 @@ export function resultRows(results: BenchResults, { reasonsInline = true }: { re
       notes.join('; '),
     ];
   });
+}
+
+/**
+ * The cells that did not run, one line per (shape, status, reason) with the backends it applies to:
+ * "long-16k: skipped for ort-attention-op, tfjs-wasm: only ts by default ...".
+ */
+export function notMeasured(results: BenchResults): string[] {
+  const groups = new Map<string, string[]>();
+  for (const c of results.cells) {
+    if (c.status === 'ok') continue;
+    const key = JSON.stringify([c.shape, c.status, c.reason ?? 'no reason given']);
+    groups.set(key, [...(groups.get(key) ?? []), c.backend]);
+  }
+  return [...groups].map(([key, backends]) => {
+    const [shape, status, reason] = JSON.parse(key) as [string, string, string];
+    return `${shape}: ${status === 'failed' ? 'FAILED' : status} for ${backends.join(', ')}: ${reason}`;
+  });
+}
+
+/** A backend x shape table of medians (ms), for a quick read. */
+export function summaryTable(results: BenchResults): { header: string[]; rows: string[][] } {
+  const shapes = results.shapes.map((s) => s.name);
+  const backends = [...new Set(results.cells.map((c) => c.backend))];
+  const rows = backends.map((b) => [
+    b,
+    ...shapes.map((s) => {
+      const c = results.cells.find((x) => x.backend === b && x.shape === s);
+      if (!c) return '';
+      if (c.status === 'ok' && c.measurement) return fmtMs(c.measurement.latency.medianMs);
+      return c.status === 'failed' ? 'FAILED' : '-';
+    }),
+  ]);
+  return { header: ['backend', ...shapes.map((s) => `${s} ms`)], rows };
 }

@@ -13,6 +13,8 @@ export interface BenchShape {
   readonly onlyReason?: string | undefined;
   /** Backends skipped by default, with the reason shown in the report. `--force` runs them anyway. */
   readonly skip?: Readonly<Record<string, string>> | undefined;
+  /** Measure the onnxruntime wrapper's overhead over a bare session on this shape (it doubles the cell's time). */
+  readonly ortOverhead?: boolean | undefined;
 }
 
 /**
@@ -23,6 +25,7 @@ export interface BenchShape {
 export const SHAPES: readonly BenchShape[] = [
   {
     name: 'book',
+    ortOverhead: true,
     description: 'B2 T6 dIn3 dOut2 H2, causal, out projection (the book example; overhead-bound)',
     batch: 2,
     tokens: 6,
@@ -30,6 +33,7 @@ export const SHAPES: readonly BenchShape[] = [
   },
   {
     name: 'small',
+    ortOverhead: true,
     description: 'B1 T128 D128 H4, not causal, out projection',
     batch: 1,
     tokens: 128,
@@ -37,6 +41,7 @@ export const SHAPES: readonly BenchShape[] = [
   },
   {
     name: 'gpt2-layer',
+    ortOverhead: true,
     description: 'B1 T1024 D768 H12, causal, q/k/v and out biases, out projection (one GPT-2 small layer)',
     batch: 1,
     tokens: 1024,
@@ -49,8 +54,7 @@ export const SHAPES: readonly BenchShape[] = [
     tokens: 4096,
     config: { dIn: 256, dOut: 256, heads: 4, causal: true },
     skip: {
-      'tfjs-cpu':
-        'skipped by default: ~25 s per forward (19 GFLOP at the <1 GFLOP/s tfjs-cpu reaches on gpt2-layer) would take minutes at 3 samples; --force runs it',
+      'tfjs-cpu': 'about 25 s per call (19 GFLOP at the < 1 GFLOP/s tfjs-cpu reaches on gpt2-layer), minutes per cell; --force runs it',
     },
   },
   {
@@ -60,8 +64,7 @@ export const SHAPES: readonly BenchShape[] = [
     tokens: 16384,
     config: { dIn: 256, dOut: 256, heads: 4, causal: true },
     only: ['ts'],
-    onlyReason:
-      'only ts by default: this shape checks that backend-ts never holds H x T x T (4 GiB of float32 here); --force runs others',
+    onlyReason: 'by default only ts runs this shape, which checks that backend-ts never holds H x T x T (4 GiB of float32 here); --force runs the others',
   },
 ];
 
