@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { initWeights, randomTensor, resolveConfig, type MhaBackend } from '@mha/core';
 import { Bench } from 'tinybench';
 import { measureOrtOverhead, ortOptionsOf } from './ort-overhead.js';
@@ -11,14 +13,27 @@ export const INPUT_SEED = 2;
 
 const MiB = 1024 * 1024;
 
+/**
+ * A full GC before the base RSS is read, so it depends less on earlier garbage. The flag is set at run
+ * time rather than with `node --expose-gc`: worker threads inherit the command line's execArgv and Node
+ * refuses to start a Worker with that flag (backends such as ts-threads start workers).
+ */
 function collectGarbage(): void {
-  // Present when the child runs with --expose-gc; makes the base RSS less dependent on earlier garbage.
-  (globalThis as { gc?: () => void }).gc?.();
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Peak RSS of this process so far, MiB (`maxRSS` is in KiB on every platform Node supports). */
 function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Threads the backend says it computes with: onnxruntime's `intraOpNumThreads`, or a numeric `threads` property. */
+function threadsOf(backend: MhaBackend): string | undefined {
+  const ort = ortOptionsOf(backend);
+  if (ort) return ort.intraOpNumThreads === 0 ? 'onnxruntime default' : String(ort.intraOpNumThreads);
+  const threads = (backend as { threads?: unknown }).threads;
+  return typeof threads === 'number' ? String(threads) : undefined;
 }
 
 /**
@@ -80,7 +95,7 @@ export async function measureCell(backend: MhaBackend, shape: BenchShape, policy
       outputSum,
       outputAbsSum,
       cpuPerWall,
-      threads: ort ? (ort.intraOpNumThreads === 0 ? 'onnxruntime default' : String(ort.intraOpNumThreads)) : undefined,
+      threads: threadsOf(backend),
       ortOverhead,
     };
   } finally {

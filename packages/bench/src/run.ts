@@ -20,7 +20,7 @@ export async function runChild(req: ChildRequest, timeoutMs: number): Promise<Ch
   try {
     let stderr = '';
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--expose-gc', CHILD, JSON.stringify(req), out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [CHILD, JSON.stringify(req), out], { stdio: ['ignore', 'ignore', 'pipe'] });
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
