@@ -1,6 +1,8 @@
 /**
- * @mha/backend-ts: multi-head attention in pure TypeScript on Float32Array. No dependencies, no
- * platform APIs: the same code runs in Node, browsers, Deno, Bun and edge runtimes.
+ * @mha/backend-ts: multi-head attention in pure TypeScript on Float32Array. No dependencies. The default
+ * backend uses no platform APIs, so the same code runs in Node, browsers, Deno, Bun and edge runtimes;
+ * `createTsBackend({ threads })` adds worker threads with shared memory where the runtime has them,
+ * with bit-identical results.
  *
  * @example
  * import { initWeights, randomTensor, resolveConfig } from '@mha/core';
