@@ -50,20 +50,31 @@ export async function lintPackages(root, packDir) {
 }
 
 /**
- * Formats the lint results, errors first, each with its fix.
+ * Formats the lint results, errors first, each with its fix. A warning that every package has is printed once
+ * at the end instead of once per package.
  * @param {PackageLint[]} results
  * @param {{ errorsOnly?: boolean }} [opts] only the packages with errors, and only their errors
  */
 export function formatLint(results, { errorsOnly = false } = {}) {
+  const kinds = (r) => new Set(r.findings.filter((f) => f.level === 'warning' && f.kind).map((f) => f.kind));
+  const shared = results.length > 1 ? [...kinds(results[0])].filter((k) => results.every((r) => kinds(r).has(k))) : [];
   const lines = [];
   for (const r of results) {
     const errors = r.findings.filter((f) => f.level === 'error');
-    const warnings = r.findings.filter((f) => f.level === 'warning');
+    const warnings = r.findings.filter((f) => f.level === 'warning' && !shared.includes(f.kind));
     if (errorsOnly && errors.length === 0) continue;
     const status = errors.length > 0 ? 'FAIL' : 'ok  ';
-    lines.push(`${status} ${r.name}@${r.version} (${r.rel})${warnings.length ? `  ${warnings.length} warning(s)` : ''}`);
+    lines.push(`${status} ${r.name}@${r.version} (${r.rel})${warnings.length && !errorsOnly ? `  ${warnings.length} warning(s)` : ''}`);
     for (const f of errorsOnly ? errors : [...errors, ...warnings]) {
       lines.push(`     ${f.level}: ${f.message}`);
+      if (f.fix) lines.push(`       fix: ${f.fix}`);
+    }
+  }
+  if (!errorsOnly && shared.length > 0) {
+    lines.push(`\nwarnings for all ${results.length} packages (shown for ${results[0].name}):`);
+    for (const kind of shared) {
+      const f = results[0].findings.find((x) => x.kind === kind);
+      lines.push(`     warning: ${f.message}`);
       if (f.fix) lines.push(`       fix: ${f.fix}`);
     }
   }

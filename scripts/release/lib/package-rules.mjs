@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUNTIME_DEP_FIELDS } from './workspace.mjs';
 
-/** @typedef {{ level: 'error' | 'warning', message: string, fix?: string }} Finding */
+/** @typedef {{ level: 'error' | 'warning', message: string, fix?: string, kind?: string }} Finding */
 
 /** The git URL the root package.json declares, or undefined while the project has no public remote. */
 export function rootRepositoryUrl(rootJson) {
@@ -24,7 +24,7 @@ export function checkManifest(pkg, { rootJson }) {
   /** @type {Finding[]} */
   const out = [];
   const error = (message, fix) => out.push({ level: 'error', message, fix });
-  const warning = (message, fix) => out.push({ level: 'warning', message, fix });
+  const warning = (message, fix, kind) => out.push({ level: 'warning', message, fix, kind });
 
   if (!j.name?.startsWith('@mha/')) error(`name ${j.name} is not in the @mha scope (published packages are @mha/*)`);
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(j.version ?? '')) error(`version ${j.version} is not a semver version`);
@@ -58,13 +58,13 @@ export function checkManifest(pkg, { rootJson }) {
   if (!j.license) error('no "license"', '"license": "MIT"');
   if (!existsSync(join(pkg.dir, 'README.md'))) error('no README.md in the package folder (npm shows it on the package page)', `add ${pkg.rel}/README.md`);
   if (!['LICENSE', 'LICENSE.md', 'LICENCE', 'LICENSE.txt'].some((f) => existsSync(join(pkg.dir, f)))) {
-    warning(`no LICENSE file in the package folder: the ${j.license ?? ''} text is not shipped (npm only packs a LICENSE that sits in the package folder)`, `add ${pkg.rel}/LICENSE (copy of the root LICENSE)`);
+    warning(`no LICENSE file in the package folder: the ${j.license ?? ''} text is not shipped (npm packs only a LICENSE that sits in the package folder)`, `add ${pkg.rel}/LICENSE (the ${j.license ?? 'license'} text with its copyright line)`, 'license-file');
   }
 
   checkRepository(pkg, rootJson, error, warning);
 
   if (j.publishConfig?.access !== 'public') {
-    warning('no "publishConfig.access": "public" (changesets passes --access public; a plain `pnpm publish` of a new scoped package would not)', '"publishConfig": { "access": "public" }');
+    warning('no "publishConfig.access": "public" (changesets passes --access public; a plain `pnpm publish` of a new scoped package would not)', '"publishConfig": { "access": "public" }', 'publish-access');
   }
   if (j.publishConfig?.registry) warning(`publishConfig.registry is ${j.publishConfig.registry}: publishing should follow the maintainer's npm config`);
 
@@ -92,7 +92,7 @@ function checkRepository(pkg, rootJson, error, warning) {
   const want = (url) => `"repository": { "type": "git", "url": "${url}", "directory": "${pkg.rel}" }`;
   if (!rootUrl) {
     if (!repo) {
-      warning('no "repository" (the project has no public git remote yet; the root package.json does not declare one)', `once the root declares it: ${want('<root repository.url>')}`);
+      warning('no "repository" (the project has no public git remote yet; the root package.json does not declare one)', `once the root declares it: ${want('<root repository.url>')}`, 'repository-pending');
     } else {
       warning('"repository" is set but the root package.json does not declare the remote: declare it there once, so every package agrees');
     }

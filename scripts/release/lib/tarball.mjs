@@ -81,6 +81,7 @@ export function checkPacked(packed, versions) {
       level: 'warning',
       message: `${missingSources.length} source map(s) point at sources that are not shipped (e.g. ${missingSources[0]}): "go to definition" lands in .d.ts, debuggers show no TS source`,
       fix: 'ship the sources ("files": [..., "src", "!src/**/*.test.ts"]) or build without declarationMap/sourceMap',
+      kind: 'source-maps',
     });
   }
   return out;
