@@ -149,15 +149,16 @@ describe('threaded module kernel: sharing and scheduling', () => {
     k.dispose();
   });
 
-  it('keeps small phases on the calling thread (minWorkPerThread)', async () => {
+  it('keeps small phases on the calling thread and starts no worker for them (minWorkPerThread)', async () => {
     const { cfg, weights } = setup({ dIn: 8, heads: 2, headDim: 4, causal: true });
-    const k = createThreadedModuleKernel(cfg, weights, { pool: two.pool, retainScratch: true, minWorkPerThread: 1e9 });
+    const { pool, sent } = recordingPool(1);
+    const k = createThreadedModuleKernel(cfg, weights, { pool, retainScratch: true, minWorkPerThread: 1e9 });
     const input = { x: randomTensor([2, 16, 8], 2).data, batch: 2, tokens: 16 };
-    const from = two.sent.length;
     const r = await k.forward(input, { returnAttentionWeights: false, trace: false });
-    expect(phasesSentSince(two.sent, from).size).toBe(0);
+    expect(sent).toEqual([]); // not even an 'init': no worker was started
     expectSameBits(r.output, createModuleKernel(cfg, weights, { retainScratch: true }).forward(input, { returnAttentionWeights: false, trace: false }).output, 'output');
     k.dispose();
+    await pool.dispose();
   });
 
   it('throws when used after dispose', async () => {

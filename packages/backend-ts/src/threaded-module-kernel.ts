@@ -3,7 +3,7 @@ import { attentionProblem, packModule, phasesOf, phaseUnitCost, phaseUnits, runP
 import { TILE } from './micro-kernel.js';
 import { ScratchPool } from './scratch.js';
 import { traceOf } from './trace.js';
-import { splitUnits } from './work-split.js';
+import { splitUnits, type UnitRange } from './work-split.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** Settings of a threaded module kernel. */
@@ -44,9 +44,15 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
   const shared = new ScratchPool(options.retainScratch, allocateShared);
   let queue: Promise<unknown> = Promise.resolve();
 
-  async function runSplit(m: PackedModule, buf: ForwardBuffers, phase: Phase): Promise<void> {
-    const granularity = phase === 'attention' ? 1 : TILE;
-    const ranges = splitUnits(phaseUnits(m, buf, phase), pool.size + 1, granularity, phaseUnitCost(m, buf.tokens, phase), minWorkPerThread);
+  /** Each phase's units split over the threads; the first range is the calling thread's. */
+  function plan(m: PackedModule, batch: number, tokens: number): { phase: Phase; ranges: UnitRange[] }[] {
+    return phasesOf(m).map((phase) => {
+      const granularity = phase === 'attention' ? 1 : TILE;
+      return { phase, ranges: splitUnits(phaseUnits(m, { batch, tokens }, phase), pool.size + 1, granularity, phaseUnitCost(m, tokens, phase), minWorkPerThread) };
+    });
+  }
+
+  async function runSplit(m: PackedModule, buf: ForwardBuffers, phase: Phase, ranges: UnitRange[]): Promise<void> {
     const jobs: Promise<void>[] = [];
     ranges.forEach((r, i) => {
       if (i > 0 && r.end > r.start) jobs.push(pool.run(i - 1, module, { phase, start: r.start, end: r.end, buffers: buf }));
@@ -69,7 +75,10 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
     const { batch: B, tokens: T } = input;
     const rows = B * T;
     try {
-      await pool.start();
+      const phases = plan(m, B, T);
+      // Workers start only for inputs large enough to share, and before the first phase, so that
+      // every task is posted before the calling thread starts on its own share.
+      if (phases.some((p) => p.ranges.some((r, i) => i > 0 && r.end > r.start))) await pool.start();
       const x = shared.getFloat32('x', rows * m.dIn);
       x.set(input.x);
       const output = shared.getFloat32('output', rows * m.dOut);
@@ -83,7 +92,7 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
         // Fresh (zeroed) each call: causal positions are never written.
         weights: opts.returnAttentionWeights ? new Float32Array(allocateShared(B * m.heads * T * T * 4)) : undefined,
       };
-      for (const phase of phasesOf(m)) await runSplit(m, buf, phase);
+      for (const { phase, ranges } of phases) await runSplit(m, buf, phase, ranges);
       const trace = opts.trace ? traceOf({ batch: B, tokens: T, heads: m.heads, input: x.length, qkv: buf.qkv.length, attention: attentionProblem(m, buf), merged: buf.merged.length, output: output.length }) : undefined;
       // slice() of a shared view gives an ordinary (unshared) array.
       return { output: output.slice(), attentionWeights: buf.weights?.slice(), trace };
