@@ -118,13 +118,9 @@ async function main() {
         if (stdout.trim().replace(/\/?$/, '/') !== registry.url) throw new Error(`${tool} config get ${key} in the copy says ${stdout.trim()}, not ${registry.url}: refusing to publish`);
       }
       return registry.url;
-    });
+    }, { needs: ['copy the workspace'] });
 
-    const publishNeeds = ['build', 'start the registry on 127.0.0.1'];
-    await steps.step('changeset publish', async () => {
-      const out = await publish(ws, pubEnv, registry.url, published);
-      return out;
-    }, { needs: publishNeeds });
+    await steps.step('changeset publish', () => publish(ws, pubEnv, registry.url, published), { needs: ['build', 'start the registry on 127.0.0.1'] });
 
     await steps.step('registry holds what the workspace versioned', async () => {
       const problems = await registryProblems(registry.url, published);
