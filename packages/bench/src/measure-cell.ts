@@ -7,8 +7,9 @@ import type { CellMeasurement } from './results.js';
 import { latencyOf, planFor, type SamplingPolicy } from './sampling.js';
 import type { BenchShape } from './shapes.js';
 
-/** Seeds of the weights and the input: every backend sees the same numbers, so output sums are comparable. */
+/** Seed of `initWeights`: every backend gets the same weights, so output sums are comparable. */
 export const WEIGHT_SEED = 1;
+/** Seed of the input `randomTensor`, shared by every backend for the same reason. */
 export const INPUT_SEED = 2;
 
 const MiB = 1024 * 1024;
@@ -39,8 +40,8 @@ function threadsOf(backend: MhaBackend): string | undefined {
 /**
  * Measures one backend on one shape in this process: builds the module once (`initWeights(config, 1)`),
  * times only `forward(x)` without attention weights, then records the process's peak memory. For an
- * onnxruntime backend on a shape with `ortOverhead` it then also measures the wrapper's overhead over a bare session (after the peak
- * is taken, so that second session does not count against the backend).
+ * onnxruntime backend on a shape with `ortOverhead` it then also measures the wrapper's overhead over a
+ * bare session (after the peak is taken, so that second session does not count against the backend).
  */
 export async function measureCell(backend: MhaBackend, shape: BenchShape, policy: SamplingPolicy): Promise<CellMeasurement> {
   const config = resolveConfig(shape.config);
