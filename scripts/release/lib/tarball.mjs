@@ -12,6 +12,8 @@ const FORBIDDEN = [
   [/(^|\/)[^/]+\.test\.d\.[cm]?ts(\.map)?$/, 'a test file'],
   [/(^|\/)__tests__\//, 'a test folder'],
   [/(^|\/)vitest\.config\./, 'test configuration'],
+  [/(^|\/)(test-helpers|test-fixtures)\.(d\.)?[cm]?[jt]s(\.map)?$/, 'a test helper'],
+  [/(^|\/)test-support\//, 'a test helper folder'],
   [/(^|\/)tsconfig[^/]*\.json$/, 'a tsconfig'],
   [/\.tsbuildinfo$/, 'TypeScript build state'],
   [/(^|\/)node_modules\//, 'node_modules'],
