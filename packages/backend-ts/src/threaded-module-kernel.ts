@@ -57,15 +57,15 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
     ranges.forEach((r, i) => {
       if (i > 0 && r.end > r.start) jobs.push(pool.run(i - 1, module, { phase, start: r.start, end: r.end, buffers: buf }));
     });
-    let mainError: unknown;
+    let mainFailure: { error: unknown } | undefined;
     try {
       runPhase(m, buf, phase, ranges[0]!.start, ranges[0]!.end, local);
-    } catch (e) {
-      mainError = e;
+    } catch (error) {
+      mainFailure = { error };
     }
     // Wait for every worker even after a failure here: none may still write when the call returns.
     const settled = await Promise.allSettled(jobs);
-    if (mainError !== undefined) throw mainError;
+    if (mainFailure) throw mainFailure.error;
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
   }
 
