@@ -25,6 +25,8 @@ export const DEFAULT_PROFILE: BackendProfile = { tolerance: FLOAT32_TOLERANCE };
 /** The repo's backends. Every entry must say why it differs from the default, if it does. */
 export const PROFILES: Readonly<Record<string, BackendProfile>> = {
   ts: { tolerance: FLOAT32_TOLERANCE },
+  // Same arithmetic as ts, split across worker threads (bit-identical by construction and by test).
+  'ts-threads': { tolerance: FLOAT32_TOLERANCE },
   'tfjs-cpu': { tolerance: FLOAT32_TOLERANCE },
   'tfjs-wasm': { tolerance: FLOAT32_TOLERANCE },
   'ort-attention-op': { tolerance: FLOAT32_TOLERANCE },
