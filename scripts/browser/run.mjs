@@ -1,0 +1,141 @@
+// Runs @mha/core + @mha/backend-ts in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core): the shared conformance suite on tsBackend, then the threaded backend without and
+// with cross-origin isolation. Prints what the pages log; exits 1 on a failed check, a page error or a
+// page that never reports. Usage: `pnpm test:browser` (builds first), or `node scripts/browser/run.mjs`.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './server.mjs';
+
+// playwright-core lives in this folder's own node_modules, outside the pnpm workspace.
+const { chromium } = await import('playwright-core').catch(() => {
+  console.error('playwright-core is missing: run `npm install` in scripts/browser first (see its README).');
+  process.exit(2);
+});
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  console.error(`no Chromium at ${CHROMIUM}: \`apt-get install -y chromium\` or set CHROMIUM_PATH (see scripts/browser/README.md).`);
+  process.exit(2);
+}
+/** The flags the check was specified with; playwright adds its own automation flags on top. */
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const PAGE_TIMEOUT_MS = 15 * 60_000;
+
+/** Opens `url`, echoes its console, and returns the verdict the page publishes plus any page errors. */
+async function runPage(context, url, label) {
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('console', (msg) => {
+    const text = msg.text();
+    for (const line of text.split('\n')) console.log(`[${label}] ${msg.type() === 'log' ? '' : `${msg.type()}: `}${line}`);
+  });
+  page.on('pageerror', (error) => {
+    pageErrors.push(error.message);
+    console.log(`[${label}] PAGE ERROR: ${error.message}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) console.log(`[${label}] HTTP ${response.status()} ${response.url()}`);
+  });
+  page.on('requestfailed', (request) => console.log(`[${label}] request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  let verdict;
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => '__mhaResult' in window, null, { timeout: PAGE_TIMEOUT_MS, polling: 250 });
+    verdict = await page.evaluate(() => window.__mhaResult);
+  } catch (error) {
+    verdict = { ok: false, error: `no verdict from the page: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  await page.close();
+  return { ...verdict, pageErrors };
+}
+
+/** The fallback the backend promises where SharedArrayBuffer is missing: one thread, a reason, same bits. */
+function checkFallback(v) {
+  const problems = [];
+  if (v.crossOriginIsolated) problems.push('page unexpectedly cross-origin isolated');
+  if (v.threads !== 1) problems.push(`threads ${v.threads}, expected 1`);
+  if (typeof v.threadsUnavailable !== 'string' || v.threadsUnavailable === '') problems.push('no threadsUnavailable reason');
+  if (v.forward !== 'ok') problems.push(`forward failed: ${v.forward}`);
+  else if (!v.bitIdentical) problems.push('fallback output not bit-identical to tsBackend');
+  if (v.workers?.started) problems.push(`${v.workers.started} worker(s) started despite the fallback`);
+  return problems;
+}
+
+/** What cross-origin isolation should give: 2 threads, workers that answer, same bits, a passing suite. */
+function checkIsolated(v) {
+  const problems = [];
+  if (!v.crossOriginIsolated) problems.push('page not cross-origin isolated despite COOP/COEP');
+  if (v.threads !== 2) problems.push(`threads ${v.threads} (${v.threadsUnavailable ?? 'no reason'}), expected 2`);
+  if (v.forward !== 'ok') problems.push(`threaded forward failed: ${v.forward}`);
+  else if (!v.bitIdentical) problems.push('threaded output not bit-identical to tsBackend');
+  if (!v.workers?.messages) problems.push(`workers never answered (started ${v.workers?.started ?? 0}; errors: ${v.workers?.errors?.join(' | ') || 'none'})`);
+  if (v.suite && v.suite.fail > 0) problems.push(`${v.suite.fail} conformance case(s) failed on the threaded backend`);
+  return problems;
+}
+
+async function main() {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'mha-chromium-'));
+  const plain = await startServer({ isolated: false });
+  const isolated = await startServer({ isolated: true });
+  const bundled = await startServer({ isolated: true, rewriteBareSpecifiers: true });
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const outcomes = [];
+  try {
+    console.log(`chromium ${context.browser()?.version() ?? '(version unknown)'} at ${CHROMIUM}`);
+
+    const suite = await runPage(context, `${plain.origin}/suite.html`, 'ts');
+    outcomes.push(['tsBackend + conformance suite', [...(suite.problems ?? []), ...(suite.error ? [suite.error] : [])], suite.pageErrors]);
+
+    const fallback = await runPage(context, `${plain.origin}/threads.html`, 'threads, not isolated');
+    outcomes.push(['threads: 2 without COOP/COEP (fallback)', fallback.error ? [fallback.error] : checkFallback(fallback), fallback.pageErrors]);
+
+    const coi = await runPage(context, `${isolated.origin}/threads.html`, 'threads, COOP/COEP');
+    const coiProblems = coi.error ? [coi.error] : checkIsolated(coi);
+    // Module workers do not get the page's import map, and backend-ts's worker chain imports
+    // '@mha/core' (causal.js), so unbundled ES modules cannot start its workers. That is reported,
+    // not gated, when the probe confirms exactly this cause; the bundler-like run below is gated.
+    const knownCause = coiProblems.length > 0 && typeof coi.workerBareSpecifier === 'string' && coi.workerBareSpecifier.startsWith('not resolved');
+    outcomes.push([
+      'threads: 2 with COOP/COEP, plain ES modules + import map',
+      coiProblems,
+      coi.pageErrors,
+      knownCause ? `the page's import map does not reach module workers (${coi.workerBareSpecifier})` : undefined,
+    ]);
+
+    const built = await runPage(context, `${bundled.origin}/threads.html`, 'threads, COOP/COEP, specifiers resolved');
+    outcomes.push(['threads: 2 with COOP/COEP, bare specifiers resolved by the server (as a bundler would)', built.error ? [built.error] : checkIsolated(built), built.pageErrors]);
+  } finally {
+    await context.close();
+    await plain.close();
+    await isolated.close();
+    await bundled.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+
+  console.log('\nSummary');
+  let failed = false;
+  for (const [name, problems, pageErrors, knownCause] of outcomes) {
+    const all = [...problems, ...pageErrors.map((e) => `page error: ${e}`)];
+    const known = all.length > 0 && pageErrors.length === 0 && knownCause !== undefined;
+    failed ||= all.length > 0 && !known;
+    console.log(`  ${all.length === 0 ? 'PASS' : known ? 'KNOWN LIMITATION (not gated)' : 'FAIL'}  ${name}`);
+    for (const p of all) console.log(`        - ${p}`);
+    if (known) console.log(`        cause: ${knownCause}`);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

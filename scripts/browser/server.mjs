@@ -1,0 +1,140 @@
+// Static HTTP server for the browser check: serves the built dist/ folders of @mha/core,
+// @mha/backend-ts and @mha/conformance, fast-check (and its pure-rand dependency) as ES modules, the
+// golden fixtures, and the pages in ./page, each page with an import map so bare specifiers resolve
+// in the browser exactly as they do in Node.
+import { createServer } from 'node:http';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+
+// fast-check is a dependency of @mha/conformance, so resolve it from there (pnpm keeps it out of the root).
+const requireFromConformance = createRequire(join(repo, 'conformance', 'package.json'));
+const fastCheckDir = dirname(requireFromConformance.resolve('fast-check/package.json'));
+const pureRandDir = dirname(createRequire(join(fastCheckDir, 'package.json')).resolve('pure-rand/package.json'));
+
+/** URL prefix -> directory on disk. Only these trees are served. */
+const MOUNTS = {
+  '/core/': join(repo, 'packages', 'core', 'dist'),
+  '/backend-ts/': join(repo, 'packages', 'backend-ts', 'dist'),
+  '/conformance/': join(repo, 'conformance', 'dist'),
+  '/fast-check/': fastCheckDir,
+  '/pure-rand/': pureRandDir,
+  '/fixtures/golden/': join(repo, 'fixtures', 'golden'),
+  '/page/': join(here, 'page'),
+};
+
+const MIME = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+};
+
+/** The import map every page gets. pure-rand only has subpath exports, so each is mapped to its ESM file. */
+export function importMap() {
+  const fastCheckPkg = JSON.parse(readFileSync(join(fastCheckDir, 'package.json'), 'utf8'));
+  const pureRandPkg = JSON.parse(readFileSync(join(pureRandDir, 'package.json'), 'utf8'));
+  const imports = {
+    '@mha/core': '/core/index.js',
+    '@mha/backend-ts': '/backend-ts/index.js',
+    'fast-check': `/fast-check/${fastCheckPkg.exports['.'].import.default.replace(/^\.\//, '')}`,
+  };
+  for (const [subpath, target] of Object.entries(pureRandPkg.exports)) {
+    if (typeof target === 'object' && typeof target.import === 'string') {
+      imports[`pure-rand/${subpath.replace(/^\.\//, '')}`] = `/pure-rand/${target.import.replace(/^\.\//, '')}`;
+    }
+  }
+  return { imports };
+}
+
+/** The golden fixture files, chosen as conformance's `loadFixtureDir` does: every *.json but index.json, sorted. */
+export function fixtureFiles() {
+  return readdirSync(MOUNTS['/fixtures/golden/'])
+    .filter((f) => f.endsWith('.json') && f !== 'index.json')
+    .sort();
+}
+
+function pageHtml(script) {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>mha browser check</title>
+<script type="importmap">${JSON.stringify(importMap())}</script>
+<script type="module" src="/page/${script}"></script>
+</head><body></body></html>
+`;
+}
+
+/** Maps a URL path to a file under one of the mounts, refusing anything that escapes it. */
+function fileFor(pathname) {
+  for (const [prefix, dir] of Object.entries(MOUNTS)) {
+    if (!pathname.startsWith(prefix)) continue;
+    const file = resolve(dir, decodeURIComponent(pathname.slice(prefix.length)));
+    if (file !== dir && !file.startsWith(dir + sep)) return undefined;
+    try {
+      return statSync(file).isFile() ? file : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Rewrites the bare specifiers of `importMap()` in a module's `from '...'` / `import('...')` to their
+ * URLs, as a bundler would. Import maps apply only to the document, not to workers, so this is what
+ * lets a module worker load code that imports `@mha/core`.
+ */
+function resolveBareSpecifiers(source, imports) {
+  return source.replace(/(\bfrom\s*|\bimport\s*\(\s*)(['"])([^'"]+)\2/g, (match, head, quote, spec) =>
+    Object.hasOwn(imports, spec) ? `${head}${quote}${imports[spec]}${quote}` : match,
+  );
+}
+
+/**
+ * Starts a server on 127.0.0.1 at a free port. With `isolated`, every response carries the COOP/COEP
+ * headers that make a page cross-origin isolated (which is what exposes SharedArrayBuffer). With
+ * `rewriteBareSpecifiers`, served JavaScript has its bare specifiers replaced by URLs (bundler-like).
+ * Resolves to `{ origin, close() }`.
+ */
+export function startServer({ isolated, rewriteBareSpecifiers = false }) {
+  const { imports } = importMap();
+  const headers = isolated
+    ? {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+        'Cross-Origin-Resource-Policy': 'same-origin',
+      }
+    : {};
+  const server = createServer((req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    const send = (status, type, body) => {
+      res.writeHead(status, { ...headers, 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.end(body);
+    };
+    if (pathname === '/suite.html') return send(200, MIME['.html'], pageHtml('suite.mjs'));
+    if (pathname === '/threads.html') return send(200, MIME['.html'], pageHtml('threads.mjs'));
+    if (pathname === '/fixtures/golden/list.json') return send(200, MIME['.json'], JSON.stringify(fixtureFiles()));
+    if (pathname === '/favicon.ico') return send(204, 'text/plain', '');
+    const file = fileFor(pathname);
+    if (!file) return send(404, 'text/plain', `not found: ${pathname}`);
+    const type = MIME[extname(file)] ?? 'application/octet-stream';
+    // The check's own pages keep their specifiers: the probe worker must see the browser's behaviour.
+    const isScript = (file.endsWith('.js') || file.endsWith('.mjs')) && !pathname.startsWith('/page/');
+    if (rewriteBareSpecifiers && isScript) return send(200, type, resolveBareSpecifiers(readFileSync(file, 'utf8'), imports));
+    send(200, type, readFileSync(file));
+  });
+  return new Promise((resolveStart, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolveStart({
+        origin: `http://127.0.0.1:${port}`,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
