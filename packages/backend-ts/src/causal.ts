@@ -1,11 +1,11 @@
-import { causalVisibleKeys } from '@mha/core';
-
 /**
  * Keys that query row `i` may see: all `tk` without causal masking, else `0..i` (top-left aligned,
- * clipped to `tk`). Delegates to core so the alignment rule lives in one place.
+ * clipped to `tk`), the rule of core's `causalVisibleKeys` (a test pins the two together). Written out
+ * here because this module runs inside Web Workers, where an import map does not reach and a bare
+ * `@mha/core` specifier would fail to load without a bundler.
  */
 export function rowKeyExtent(i: number, tk: number, causal: boolean): number {
-  return causal ? causalVisibleKeys(i, tk) : tk;
+  return causal ? Math.max(0, Math.min(tk, i + 1)) : tk;
 }
 
 /**
