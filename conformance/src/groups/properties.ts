@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { initWeights, randomTensor, referenceForward, resolveConfig, type MhaBackend, type MhaConfig, type Tensor } from '@mha/core';
+import { referenceForward, type MhaBackend, type MhaConfig, type Tensor } from '@mha/core';
 import { ConformanceFailure, expectClose, type CaseContext, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
-import { perturbAfter, permuteHeads, prefix, withModule } from '../util.js';
+import { materialise, perturbAfter, permuteHeads, prefix, withModule } from '../util.js';
 
 const SPEC = 'SPEC.md#properties';
 
@@ -51,10 +51,8 @@ async function check<T>(name: string, arb: fc.Arbitrary<T>, body: (v: T) => Prom
   }
 }
 
-function setup(s: Sample) {
-  const config = resolveConfig(s.config);
-  return { config, weights: initWeights(config, s.seed), x: randomTensor([s.batch, s.tokens, config.dIn], s.seed + 1) };
-}
+/** The shared case builder: same seeding as every other group (weights from `seed`, input from `seed + 1`). */
+const setup = (s: Sample) => materialise({ name: 'property', batch: s.batch, tokens: s.tokens, config: s.config }, s.seed);
 
 /** Batch row `b` of a `[B, T, D]` tensor as its own `[1, T, D]` tensor. */
 function row(x: Tensor, b: number): Tensor {
@@ -96,9 +94,7 @@ export function propertyCases(): ConformanceCase[] {
     ),
     make('head-permutation-invariance', 'permuting heads with the matching out_proj rows leaves the output unchanged', (ctx, backend) =>
       check('head-permutation-invariance', fc.tuple(sampleArb(false), fc.integer({ min: 1, max: 1_000_000 })), async ([s, k]) => {
-        const config = resolveConfig({ ...s.config, outProj: true, outProjBias: s.config.outProjBias });
-        const weights = initWeights(config, s.seed);
-        const x = randomTensor([s.batch, s.tokens, config.dIn], s.seed + 1);
+        const { config, weights, x } = setup({ ...s, config: { ...s.config, outProj: true, outProjBias: s.config.outProjBias } });
         // A random permutation from the drawn integer (Fisher-Yates on a small LCG stream).
         const perm = Array.from({ length: config.heads }, (_, h) => h);
         let state = k;
