@@ -3,7 +3,7 @@ import { runCoreOp } from './core-op.js';
 import { OrtModuleKernel } from './module-kernel.js';
 import { resolveOrtBackendOptions, type OrtBackendOptions, type ResolvedOrtBackendOptions } from './options.js';
 import { SessionCache } from './session-cache.js';
-import { liveSessions } from './live-sessions.js';
+import { SessionRegistry } from './live-sessions.js';
 
 /**
  * Core-op features both graphs compute exactly as the spec says: the ONNX `Attention` operator has
@@ -19,7 +19,8 @@ const CORE_OP_SESSIONS = 16;
 export interface OrtBackend extends MhaBackend {
   readonly options: ResolvedOrtBackendOptions;
   /**
-   * Releases the cached core-op sessions (module sessions belong to their modules). The backend
+   * Releases the cached core-op sessions (module sessions belong to their modules), after the calls
+   * running on them finish; concurrent calls all resolve once everything is released. The backend
    * stays usable: sessions are re-created on demand.
    */
   dispose(): Promise<void>;
@@ -31,6 +32,10 @@ export interface OrtBackend extends MhaBackend {
  * `module.dispose()` releases it. The core op runs through an exported single-op graph, one cached
  * session per distinct option set (causal, scale, softcap, mask kind/rank, weights).
  *
+ * Every session owns an intra-op thread pool of `intraOpNumThreads - 1` OS threads: onnxruntime-node
+ * cannot share pools between sessions. `diagnostics()` reports `sessions` and `intraOpThreads` (the
+ * threads those pools own) for this backend.
+ *
  * @example
  * const backend = createOrtBackend({ flavour: 'attention-op', intraOpNumThreads: 4 });
  * const module = await backend.createModule(config, weights);
@@ -39,15 +44,23 @@ export interface OrtBackend extends MhaBackend {
  */
 export function createOrtBackend(options: OrtBackendOptions): OrtBackend {
   const opts = resolveOrtBackendOptions(options);
-  const cache = new SessionCache(CORE_OP_SESSIONS);
+  const registry = new SessionRegistry();
+  const cache = new SessionCache(CORE_OP_SESSIONS, (s) => registry.close(s));
   const backend = defineBackend({
     name: opts.name,
     runtimes: ['node'],
     capabilities: CAPABILITIES,
-    createKernel: (config, weights) => OrtModuleKernel.create(config, weights, opts),
-    attention: (a) => runCoreOp(a, opts, cache),
-    // Process-wide: every backend object of this package shares the count.
-    diagnostics: () => ({ sessions: liveSessions() }),
+    createKernel: (config, weights) => OrtModuleKernel.create(config, weights, opts, registry),
+    attention: (a) => runCoreOp(a, opts, cache, registry),
+    diagnostics: () => registry.counts(),
   });
-  return { ...backend, options: opts, dispose: () => cache.clear() };
+  let disposing: Promise<void> | undefined;
+  const dispose = (): Promise<void> => {
+    // A second call while the first is releasing waits for the same work instead of returning early.
+    disposing ??= cache.clear().finally(() => {
+      disposing = undefined;
+    });
+    return disposing;
+  };
+  return { ...backend, options: opts, dispose };
 }

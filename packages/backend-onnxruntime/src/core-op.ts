@@ -1,9 +1,23 @@
 import type { ValidAttention } from '@mha/core';
 import { CORE_OP_NAMES as N, exportAttentionOp, type AttentionOpExportOptions } from '@mha/onnx';
 import { Tensor } from 'onnxruntime-node';
-import { openSession } from './live-sessions.js';
+import { guarded } from './errors.js';
+import { boolBytes, maxAbs, unsharedFloat32 } from './inputs.js';
+import type { SessionRegistry } from './live-sessions.js';
 import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
 import type { SessionCache } from './session-cache.js';
+
+/** Half of float32's largest finite value: products bounded below it cannot overflow. */
+const SAFE_PRODUCT = 1.7e38;
+
+/**
+ * True when `q k^T` might overflow float32 (bounded by `qk_head_dim * max|q| * max|k|`). Under
+ * softcap the `Attention` operator would then squash the infinity with tanh into a finite wrong
+ * score; the decomposed graph turns it into NaN instead, which core reports as an overflow.
+ */
+function qkMayOverflow(a: ValidAttention): boolean {
+  return a.dk * maxAbs(a.q) * maxAbs(a.k) >= SAFE_PRODUCT;
+}
 
 /**
  * The graph options a core-op call needs. Shapes are not part of them (the exported graph has
@@ -14,7 +28,7 @@ import type { SessionCache } from './session-cache.js';
 export function graphOptionsFor(a: ValidAttention, flavour: ResolvedOrtBackendOptions['flavour']): AttentionOpExportOptions {
   const isDefaultScale = a.scale === 1 / Math.sqrt(a.dk);
   return {
-    flavour,
+    flavour: flavour === 'attention-op' && a.softcap > 0 && qkMayOverflow(a) ? 'decomposed' : flavour,
     causal: a.causal,
     scale: isDefaultScale ? undefined : a.scale,
     softcap: a.softcap,
@@ -24,21 +38,30 @@ export function graphOptionsFor(a: ValidAttention, flavour: ResolvedOrtBackendOp
 }
 
 /** Runs the core op through a cached single-op session. */
-export async function runCoreOp(a: ValidAttention, options: ResolvedOrtBackendOptions, cache: SessionCache): Promise<{ output: Float32Array; weights?: Float32Array | undefined }> {
+export async function runCoreOp(
+  a: ValidAttention,
+  options: ResolvedOrtBackendOptions,
+  cache: SessionCache,
+  registry: SessionRegistry,
+): Promise<{ output: Float32Array; weights?: Float32Array | undefined }> {
   const graph = graphOptionsFor(a, options.flavour);
   const feeds: Record<string, Tensor> = {
-    [N.q]: new Tensor('float32', a.q, [a.batch, a.qHeads, a.tq, a.dk]),
-    [N.k]: new Tensor('float32', a.k, [a.batch, a.kvHeads, a.tk, a.dk]),
-    [N.v]: new Tensor('float32', a.v, [a.batch, a.kvHeads, a.tk, a.dv]),
+    [N.q]: new Tensor('float32', unsharedFloat32(a.q), [a.batch, a.qHeads, a.tq, a.dk]),
+    [N.k]: new Tensor('float32', unsharedFloat32(a.k), [a.batch, a.kvHeads, a.tk, a.dk]),
+    [N.v]: new Tensor('float32', unsharedFloat32(a.v), [a.batch, a.kvHeads, a.tk, a.dv]),
   };
   if (a.mask) {
-    feeds[N.mask] = a.mask.kind === 'bool' ? new Tensor('bool', a.mask.data as Uint8Array, [...a.mask.shape]) : new Tensor('float32', a.mask.data as Float32Array, [...a.mask.shape]);
+    feeds[N.mask] =
+      a.mask.kind === 'bool'
+        ? new Tensor('bool', boolBytes(a.mask.data as Uint8Array), [...a.mask.shape])
+        : new Tensor('float32', unsharedFloat32(a.mask.data as Float32Array), [...a.mask.shape]);
   }
   const fetches = a.returnWeights ? [N.output, N.weights] : [N.output];
+  const shape = [a.batch, a.qHeads, a.tq, a.tk];
   const r = await cache.with(
     JSON.stringify(graph),
-    () => openSession(exportAttentionOp(graph), sessionOptions(options)),
-    (s) => s.run(feeds, fetches),
+    () => registry.open(exportAttentionOp(graph), sessionOptions(options), 'attention.session', graph),
+    (s) => guarded('attention.run', shape, () => s.run(feeds, fetches)),
   );
   return { output: r[N.output]!.data as Float32Array, weights: a.returnWeights ? (r[N.weights]!.data as Float32Array) : undefined };
 }

@@ -1,8 +1,10 @@
 import type { KernelForwardResult, ModuleKernel, MhaWeights, ResolvedMhaConfig, ValidInput } from '@mha/core';
 import { exportOnnx, MODULE_NAMES } from '@mha/onnx';
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { guarded } from './errors.js';
+import { unsharedFloat32 } from './inputs.js';
+import type { SessionRegistry } from './live-sessions.js';
 import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
-import { closeSession, openSession } from './live-sessions.js';
 import { buildTrace, traceFetches } from './trace.js';
 
 const OUT = MODULE_NAMES.output;
@@ -13,11 +15,12 @@ const WEIGHTS = MODULE_NAMES.attentionWeights;
  * module is built and reused by every `forward`. A second session, over the same graph with the
  * `attention_weights` and `trace_*` outputs added, is created only if a caller asks for attention
  * weights or a trace: exposing those tensors keeps onnxruntime from fusing and reusing them, so plain
- * forwards never pay for it. `dispose()` releases both.
+ * forwards never pay for it. That second session runs single-threaded, so it adds no thread pool
+ * (it serves inspection, not throughput). `dispose()` releases both.
  */
 export class OrtModuleKernel implements ModuleKernel {
   private diagnostics: Promise<InferenceSession> | undefined;
-  private released = false;
+  private disposing: Promise<void> | undefined;
   /** Runs in flight: `dispose()` waits for them, since releasing a session under a running call is unsafe. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -26,19 +29,23 @@ export class OrtModuleKernel implements ModuleKernel {
     private readonly weights: Readonly<MhaWeights>,
     private readonly options: ResolvedOrtBackendOptions,
     private readonly session: InferenceSession,
+    private readonly registry: SessionRegistry,
   ) {}
 
   /** Exports the module's graph and opens its session. */
-  static async create(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ResolvedOrtBackendOptions): Promise<OrtModuleKernel> {
+  static async create(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ResolvedOrtBackendOptions, registry: SessionRegistry): Promise<OrtModuleKernel> {
     const bytes = exportOnnx(config, weights, { flavour: options.flavour });
-    return new OrtModuleKernel(config, weights, options, await openSession(bytes, sessionOptions(options)));
+    const session = await registry.open(bytes, sessionOptions(options), 'createModule.session', options.flavour);
+    return new OrtModuleKernel(config, weights, options, session, registry);
   }
 
   private diagnosticSession(): Promise<InferenceSession> {
     if (this.diagnostics === undefined) {
-      const created = openSession(
+      const created = this.registry.open(
         exportOnnx(this.config, this.weights, { flavour: this.options.flavour, attentionWeights: true, traceOutputs: true }),
-        sessionOptions(this.options),
+        { ...sessionOptions(this.options), intraOpNumThreads: 1 },
+        'forward.session',
+        this.options.flavour,
       );
       this.diagnostics = created;
       // A failed creation is not cached: the next request tries again.
@@ -60,15 +67,15 @@ export class OrtModuleKernel implements ModuleKernel {
 
   private async run(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
     const dims = [input.batch, input.tokens, this.config.dIn];
-    // The caller's buffer goes to onnxruntime as is: no copy on our side, and onnxruntime never writes to inputs.
-    const feeds = { [MODULE_NAMES.input]: new Tensor('float32', input.x, dims) };
+    // Unshared buffers go to onnxruntime as they are (it never writes to inputs).
+    const feeds = { [MODULE_NAMES.input]: new Tensor('float32', unsharedFloat32(input.x), dims) };
     if (!opts.returnAttentionWeights && !opts.trace) {
-      const r = await this.session.run(feeds, [OUT]);
+      const r = await guarded('forward.run', dims, () => this.session.run(feeds, [OUT]));
       return { output: r[OUT]!.data as Float32Array };
     }
     const session = await this.diagnosticSession();
     const fetches = opts.trace ? [OUT, ...traceFetches(this.options.flavour)] : [OUT, WEIGHTS];
-    const r = await session.run(feeds, fetches);
+    const r = await guarded('forward.run', dims, () => session.run(feeds, fetches));
     return {
       output: r[OUT]!.data as Float32Array,
       attentionWeights: opts.returnAttentionWeights ? (r[WEIGHTS]!.data as Float32Array) : undefined,
@@ -76,13 +83,14 @@ export class OrtModuleKernel implements ModuleKernel {
     };
   }
 
-  /** Releases the sessions once the runs in flight have finished. Idempotent. */
-  async dispose(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    await Promise.allSettled([...this.inFlight]);
-    const diagnostics = this.diagnostics;
-    this.diagnostics = undefined;
-    await Promise.all([closeSession(this.session), diagnostics?.then((s) => closeSession(s), () => undefined)]);
+  /** Releases the sessions once the runs in flight have finished. Every call resolves only after that. */
+  dispose(): Promise<void> {
+    this.disposing ??= (async () => {
+      await Promise.allSettled([...this.inFlight]);
+      const diagnostics = this.diagnostics;
+      this.diagnostics = undefined;
+      await Promise.all([this.registry.close(this.session), diagnostics?.then((s) => this.registry.close(s), () => undefined)]);
+    })();
+    return this.disposing;
   }
 }

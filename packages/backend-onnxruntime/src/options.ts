@@ -58,6 +58,9 @@ export function sessionOptions(o: ResolvedOrtBackendOptions): InferenceSession.S
     graphOptimizationLevel: o.graphOptimizationLevel,
     // One operator runs at a time in these graphs' critical path; parallelism is inside operators.
     executionMode: 'sequential',
+    // Failures reach the caller as MhaError (onnxruntime's error as its cause); at the default level
+    // onnxruntime would also print them to stderr itself. 4 = fatal messages only.
+    logSeverityLevel: 4,
     ...(o.intraOpNumThreads > 0 ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
   };
 }

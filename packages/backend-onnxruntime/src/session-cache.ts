@@ -1,10 +1,13 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { closeSession } from './live-sessions.js';
 
 interface Entry {
   readonly session: Promise<InferenceSession>;
   active: number;
   evicted: boolean;
+  /** Set once the session's release has started; every waiter awaits the same release. */
+  released?: Promise<void>;
+  /** Resolves `clear()` waiters once a busy evicted entry has finished and been released. */
+  drained?: () => void;
 }
 
 /**
@@ -14,7 +17,11 @@ interface Entry {
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly capacity: number) {}
+  /** `close` releases one session (it also keeps the owner's counters). */
+  constructor(
+    private readonly capacity: number,
+    private readonly close: (s: InferenceSession) => Promise<void>,
+  ) {}
 
   /** Number of cached sessions. */
   get size(): number {
@@ -40,7 +47,10 @@ export class SessionCache {
       return await use(await entry.session);
     } finally {
       entry.active--;
-      if (entry.evicted && entry.active === 0) await release(entry);
+      if (entry.evicted && entry.active === 0) {
+        await this.release(entry);
+        entry.drained?.();
+      }
     }
   }
 
@@ -49,27 +59,37 @@ export class SessionCache {
       if (this.entries.size <= this.capacity) break;
       this.entries.delete(key);
       entry.evicted = true;
-      if (entry.active === 0) void release(entry);
+      if (entry.active === 0) void this.release(entry);
     }
   }
 
-  /** Releases every idle session and marks busy ones for release when they finish. */
+  /**
+   * Releases every cached session, waiting for the runs in flight on busy ones to finish first, and
+   * resolves once all of them are released.
+   */
   async clear(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(
       all.map((e) => {
         e.evicted = true;
-        return e.active === 0 ? release(e) : undefined;
+        if (e.active === 0) return this.release(e);
+        return new Promise<void>((resolve) => {
+          const previous = e.drained;
+          e.drained = () => {
+            previous?.();
+            resolve();
+          };
+        });
       }),
     );
   }
-}
 
-async function release(entry: Entry): Promise<void> {
-  try {
-    await closeSession(await entry.session);
-  } catch {
-    // Creation failed: nothing to release (the error reached the caller that created it).
+  private release(entry: Entry): Promise<void> {
+    entry.released ??= entry.session.then(
+      (s) => this.close(s),
+      () => undefined, // creation failed: nothing to release (the error reached the caller that created it)
+    );
+    return entry.released;
   }
 }

@@ -107,20 +107,55 @@ export function exportAttentionOp(options?: AttentionOpExportOptions): Uint8Arra
   });
 }
 
+/** `t + (t - t)`: `t` where finite, NaN where `t` is +-Infinity (inf - inf = NaN). */
+function nanIfNotFinite(g: GraphBuilder, t: string, hint: string): string {
+  return g.node('Add', [t, g.node('Sub', [t, t], {}, `${hint}_zero`)], {}, hint);
+}
+
 /** `[batch, q_heads, q_tokens, kv_tokens]` computed from q and k, as an int64 vector. */
 function scoresShape(g: GraphBuilder, q: string, k: string): string {
   return g.node('Concat', [dimsOf(g, q, 0, 3, 'q_dims_bhs'), dimsOf(g, k, 2, 3, 'kv_tokens_1d')], { axis: { int: 0 } }, 'scores_shape');
 }
 
+/** `-2^127`: the float32 values at or below it form the top binade, spaced `2^104` apart. */
+const TOP_BINADE = -(2 ** 127);
+/** One float32 ulp in the top binade. */
+const TOP_ULP = 2 ** 104;
+
+/**
+ * onnxruntime's CPU `Attention` kernel uses float32 `lowest` (-3.4028234663852886e38) as its own
+ * "masked" sentinel (bool masks and causal positions become it) and gives a row of zeros when a row's
+ * maximum equals it, so a user's finite additive mask of exactly `lowest` would be read as masked.
+ * Moving every finite mask value in the top binade up by one ulp (exact in float32, and order
+ * preserving among those values) keeps them clear of the sentinel. The result is unchanged: a score
+ * added to such a value is lost to rounding either way, and keys at that level only get weight when
+ * every key of the row is there, where ties stay ties. `-Infinity` stays `-Infinity`.
+ */
+function clearOfSentinel(g: GraphBuilder, mask: string): string {
+  const low = g.node('LessOrEqual', [mask, g.constFloat([TOP_BINADE], [], 'top_binade')], {}, 'mask_in_top_binade');
+  const lifted = g.node('Add', [mask, g.constFloat([TOP_ULP], [], 'top_ulp')], {}, 'mask_lifted');
+  return g.node('Where', [low, lifted, mask], {}, 'attn_mask_clear');
+}
+
+/** True when `scale` is a valid `Attention` attribute: onnxruntime refuses a float32 scale <= 0. */
+function positiveInFloat32(scale: number): boolean {
+  return Math.fround(scale) > 0;
+}
+
 function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined): { output: string; weights?: string } {
+  // A scale the operator refuses (0, -0, negative, or rounding to 0 in float32) is folded into q
+  // instead, with the operator's scale at 1: (q * scale) k^T equals scale (q k^T) up to rounding.
+  const fold = o.scale !== undefined && !positiveInFloat32(o.scale);
+  if (fold) q = g.node('Mul', [q, g.constFloat([o.scale!], [], 'scale')], {}, 'q_scaled');
   const attrs = {
     is_causal: { int: o.causal ? 1 : 0 },
-    ...(o.scale !== undefined ? { scale: { float: o.scale } } : {}),
+    ...(o.scale !== undefined ? { scale: { float: fold ? 1 : o.scale } } : {}),
     ...(o.softcap > 0 ? { softcap: { float: o.softcap } } : {}),
     ...(o.weights ? { qk_matmul_output_mode: { int: 3 } } : {}),
   };
   let inputs = [q, k, v];
   if (mask) {
+    if (o.mask?.kind === 'additive') mask = clearOfSentinel(g, mask);
     // The operator reads a mask's last two dims as [q_tokens, kv_tokens] exactly (a shorter key dim
     // means padding, not broadcasting), so broadcast those two numpy-style first. Leading dims of 1
     // are broadcast by the operator itself.
@@ -150,7 +185,11 @@ function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: strin
     const dk = g.node('Cast', [dimOf(g, q, 3, 'qk_head_dim')], { to: { int: DataType.FLOAT } }, 'qk_head_dim_f');
     scale = g.node('Reciprocal', [g.node('Sqrt', [dk], {}, 'sqrt_head_dim')], {}, 'scale');
   }
-  let s = g.node('Mul', [qk, scale], {}, 'scores');
+  // Where a non-finite product would otherwise be hidden and come out as a finite wrong number
+  // (tanh(+-inf) = +-1 under softcap; an all -inf row read as fully masked under a user mask), it is
+  // turned into NaN so the caller sees the float32 overflow.
+  let s = g.node('Mul', [o.softcap > 0 ? nanIfNotFinite(g, qk, 'qk_checked') : qk, scale], {}, 'scores');
+  if (o.softcap === 0 && mask) s = nanIfNotFinite(g, s, 'scores_checked');
   if (o.softcap > 0) {
     const cap = g.constFloat([o.softcap], [], 'softcap');
     const tanh = g.node('Tanh', [g.node('Div', [s, cap], {}, 'scores_over_cap')], {}, 'tanh_scores');

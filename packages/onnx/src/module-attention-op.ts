@@ -19,15 +19,19 @@ export function buildAttentionOpModule(g: GraphBuilder, config: ResolvedMhaConfi
   const x = g.input(N.input, DataType.FLOAT, [B, T, config.dIn], 'input tokens [batch, tokens, dIn]');
   const proj = projectQkv(g, config, weights, x, trace('qkv', 'qkv_proj'));
   const [q, k, v] = g.nodeN('Split', [proj], { axis: { int: 2 }, num_outputs: { int: 3 } }, [trace('q', 'q'), trace('k', 'k'), trace('v', 'v')]) as [string, string, string];
+  // onnxruntime refuses a float32 scale <= 0 (0, -0, negative, or rounding to 0): such a scale is
+  // folded into q instead, with the operator's scale at 1 ((q * scale) k^T = scale (q k^T) up to rounding).
+  const fold = !(Math.fround(config.scale) > 0);
+  const qIn = fold ? g.node('Mul', [q, g.constFloat([config.scale], [], 'scale')], {}, 'q_scaled') : q;
   const attrs = {
     q_num_heads: { int: H },
     kv_num_heads: { int: H },
     is_causal: { int: config.causal ? 1 : 0 },
-    scale: { float: config.scale },
+    scale: { float: fold ? 1 : config.scale },
     ...(options.attentionWeights ? { qk_matmul_output_mode: { int: 3 } } : {}),
   };
   const mergedName = trace('merged', config.outProj ? 'merged' : N.output);
-  const outs = g.nodeN('Attention', [q, k, v], attrs, options.attentionWeights ? [mergedName, '', '', 'qk_softmax'] : [mergedName]);
+  const outs = g.nodeN('Attention', [qIn, k, v], attrs, options.attentionWeights ? [mergedName, '', '', 'qk_softmax'] : [mergedName]);
   const merged = outs[0]!;
   const out = projectOutput(g, config, weights, merged, N.output);
   g.output(N.output, out, DataType.FLOAT, [B, T, dOut], 'attention output [batch, tokens, dOut]');
