@@ -21,8 +21,13 @@ function tensorOf(t: RawTensor | undefined, field: string): Tensor {
   if (!t || t.dtype !== 'float32' || !Array.isArray(t.shape) || typeof t.data !== 'string') {
     throw new MhaError(MhaErrorCode.InvalidType, field, t, 'expected a fixture tensor {shape, dtype: "float32", data}');
   }
-  const bytes = Buffer.from(t.data, 'base64');
+  // The shape is checked before anything is sized from it.
+  t.shape.forEach((d, i) => {
+    if (!Number.isSafeInteger(d) || d < 0) throw new MhaError(MhaErrorCode.InvalidShape, `${field}.shape[${i}]`, d, 'a dim must be a non-negative integer');
+  });
   const n = t.shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(4 * n)) throw new MhaError(MhaErrorCode.InvalidShape, `${field}.shape`, t.shape, 'the element count is too large');
+  const bytes = Buffer.from(t.data, 'base64');
   if (bytes.length !== 4 * n) throw new MhaError(MhaErrorCode.ShapeMismatch, field, bytes.length, `shape [${t.shape.join(',')}] needs ${4 * n} bytes`);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = bytes.readFloatLE(i * 4);

@@ -81,6 +81,9 @@ function fromRaw(raw: Uint8Array, type: OnnxElementType, n: number, field: strin
 
 /** The typed repeated fields ONNX uses when `raw_data` is empty (float16/bool/int8 packed one per int32). */
 function fromFields(t: OnnxProto.TensorProto, type: OnnxElementType, n: number, field: string): OnnxTensor['data'] | Uint16Array {
+  const held = (type === 'float32' ? t.floatData : type === 'float64' ? t.doubleData : type === 'int64' ? t.int64Data : t.int32Data).length;
+  // Checked before allocating: the dims alone must not size an array the data cannot fill.
+  if (held !== n) throw new MhaError(MhaErrorCode.ShapeMismatch, field, held, `tensor holds ${held} values, dims need ${n}`);
   let out: OnnxTensor['data'] | Uint16Array;
   let src: ArrayLike<number | Int64Like>;
   switch (type) {
@@ -106,13 +109,26 @@ function fromFields(t: OnnxProto.TensorProto, type: OnnxElementType, n: number, 
     default:
       [out, src] = [new Uint8Array(n), t.int32Data];
   }
-  if (src.length !== n) throw new MhaError(MhaErrorCode.ShapeMismatch, field, src.length, `tensor holds ${src.length} values, dims need ${n}`);
   if (out instanceof BigInt64Array) {
     for (let i = 0; i < n; i++) out[i] = BigInt(toNumber(src[i] as Int64Like));
   } else {
     for (let i = 0; i < n; i++) out[i] = Number(src[i]);
   }
   return out;
+}
+
+/**
+ * A tensor's dims, checked before anything is sized from them: each a non-negative safe integer and
+ * the element count a safe integer (the data itself is checked against that count before it is copied).
+ */
+function checkedDims(dims: number[], field: string): number[] {
+  let n = 1;
+  for (const [i, d] of dims.entries()) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new MhaError(MhaErrorCode.InvalidShape, `${field}[${i}]`, d, 'a dim must be a non-negative integer');
+    n *= d;
+    if (!Number.isSafeInteger(n)) throw new MhaError(MhaErrorCode.InvalidShape, field, dims, 'the element count is too large');
+  }
+  return dims;
 }
 
 /** Decodes an already-parsed `TensorProto` message. */
@@ -123,7 +139,7 @@ export function tensorFromProto(t: OnnxProto.TensorProto, field = 'tensor'): Onn
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     throw new MhaError(MhaErrorCode.InvalidType, `${field}.dataLocation`, 'EXTERNAL', 'tensors stored in external files are not supported');
   }
-  const dims = t.dims.map((d) => toNumber(d));
+  const dims = checkedDims(t.dims.map((d) => toNumber(d)), `${field}.dims`);
   const n = dims.reduce((a, b) => a * b, 1);
   const values = t.rawData.byteLength > 0 ? fromRaw(t.rawData, type, n, `${field}.rawData`) : fromFields(t, type, n, field);
   const base = { name: t.name, dims, dataType };

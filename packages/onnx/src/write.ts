@@ -26,6 +26,10 @@ function dataTypeOf(data: TensorToWrite['data']): number {
  * writeFileSync('input_0.pb', writeTensorProto({ name: 'x', dims: [1, 2, 3], data: x }));
  */
 export function writeTensorProto(t: TensorToWrite): Uint8Array {
+  if (!Array.isArray(t.dims)) throw new MhaError(MhaErrorCode.InvalidShape, `${t.name}.dims`, t.dims, 'must be an array of dims');
+  t.dims.forEach((d, i) => {
+    if (!Number.isSafeInteger(d) || d < 0) throw new MhaError(MhaErrorCode.InvalidShape, `${t.name}.dims[${i}]`, d, 'a dim must be a non-negative integer');
+  });
   const n = t.dims.reduce((a, b) => a * b, 1);
   if (t.data.length !== n) throw new MhaError(MhaErrorCode.ShapeMismatch, `${t.name}.data`, t.data.length, `dims [${t.dims.join(',')}] need ${n} values`);
   const proto = tensorProto(t.name, t.dims, t.data instanceof Uint16Array ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : t.data, dataTypeOf(t.data));
