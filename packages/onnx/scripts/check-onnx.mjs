@@ -31,6 +31,7 @@ const CONFIGS = {
   'wrapper-causal': { dIn: 3, heads: 2, headDim: 2, causal: true, outProj: false },
   'wrapper-noncausal-bias': { dIn: 4, heads: 3, headDim: 2, qkvBias: true, outProj: false },
   'scale-headdim1': { dIn: 5, dOut: 4, heads: 4, causal: true, scale: 0.7 },
+  'scale-negative': { dIn: 4, dOut: 4, heads: 2, causal: true, scale: -0.5 },
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'mha-check-onnx-'));
@@ -71,6 +72,7 @@ const CORE = [
   ['bool-mask2-causal', { causal: true, mask: { kind: 'bool', rank: 2 }, weights: true }],
   ['bool-mask4', { mask: { kind: 'bool', rank: 4 } }],
   ['additive-mask3-softcap', { softcap: 1.5, mask: { kind: 'additive', rank: 3 }, weights: true }],
+  ['additive-mask4-scale0', { scale: 0, mask: { kind: 'additive', rank: 4 }, weights: true }],
 ];
 for (const flavour of ['decomposed', 'attention-op']) {
   for (const [name, options] of CORE) {
