@@ -231,3 +231,32 @@ describe.runIf(existsSync('/proc/self/status'))('thread pools', () => {
     expect(osThreads()).toBe(base);
   });
 });
+
+/**
+ * True when the kernel refuses a single allocation of `bytes` outright (Linux heuristic or strict
+ * overcommit, and more than RAM + swap), so a test can ask onnxruntime for one without touching memory.
+ */
+function allocationIsRefused(bytes: number): boolean {
+  if (!existsSync('/proc/sys/vm/overcommit_memory') || readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim() === '1') return false;
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? Infinity);
+  return bytes > 2 * 1024 * (kb('MemTotal') + kb('SwapTotal'));
+}
+
+// [1, 64, 50000, 50000] float32 scores: 640 GB, a hidden intermediate of a 12.8 MB input.
+describe.runIf(allocationIsRefused(64 * 50_000 * 50_000 * 4))('huge hidden intermediates', () => {
+  it.each([ortAttentionOp, ortDecomposed])('$name: a forward onnxruntime cannot allocate for (T = 50,000) is MHA_BACKEND_UNAVAILABLE with the cause', async (backend) => {
+    // Not causal: the decomposed graph's [T, T] causal matrix alone would be a real 2.5 GB.
+    const config = resolveConfig({ dIn: 64, dOut: 64, heads: 64 });
+    const m = await backend.createModule(config, initWeights(config, 1));
+    try {
+      const err = await m.forward(randomTensor([1, 50_000, 64], 2)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ name: 'MhaError', code: 'MHA_BACKEND_UNAVAILABLE', field: 'forward.run', value: [1, 50_000, 64] });
+      expect((err as Error).cause).toBeInstanceOf(Error);
+    } finally {
+      await m.dispose();
+    }
+  });
+});
