@@ -86,10 +86,9 @@ export class SessionCache {
   }
 
   private release(entry: Entry): Promise<void> {
-    entry.released ??= entry.session.then(
-      (s) => this.close(s),
-      () => undefined, // creation failed: nothing to release (the error reached the caller that created it)
-    );
+    // A failed creation has nothing to release (its error reached the caller that created it); a
+    // failed release has no caller to report to (eviction runs in the background).
+    entry.released ??= entry.session.then((s) => this.close(s)).catch(() => undefined);
     return entry.released;
   }
 }
