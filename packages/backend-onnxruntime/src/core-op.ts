@@ -11,12 +11,15 @@ import type { SessionCache } from './session-cache.js';
 const SAFE_PRODUCT = 1.7e38;
 
 /**
- * True when `q k^T` might overflow float32 (bounded by `qk_head_dim * max|q| * max|k|`). Under
- * softcap the `Attention` operator would then squash the infinity with tanh into a finite wrong
- * score; the decomposed graph turns it into NaN instead, which core reports as an overflow.
+ * True when the `Attention` operator's product might overflow float32 before its scale is known to
+ * be applied (bounded by `qk_head_dim * max|q| * max|k| * max(1, |scale|)`: the scale may be folded
+ * into q, or applied per term). Under softcap the operator would squash such an infinity with tanh
+ * into a finite score, wrong when the scaled score is small, or of the wrong sign after a partial sum
+ * overflowed. The decomposed graph applies the scale after `q k^T` and turns a non-finite `q k^T`
+ * into NaN, which core reports as an overflow.
  */
 function qkMayOverflow(a: ValidAttention): boolean {
-  return a.dk * maxAbs(a.q) * maxAbs(a.k) >= SAFE_PRODUCT;
+  return a.dk * maxAbs(a.q) * maxAbs(a.k) * Math.max(1, Math.abs(a.scale)) >= SAFE_PRODUCT;
 }
 
 /**

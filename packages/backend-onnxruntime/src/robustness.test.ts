@@ -111,12 +111,22 @@ describe.each([ortAttentionOp, ortDecomposed])('$name', (backend) => {
     const oq: Tensor = { data: Float32Array.from([1e20, 1e20]), shape: [1, 1, 1, 2] };
     const ok: Tensor = { data: Float32Array.from([-5e18, -5e18, -1e19, -1e19]), shape: [1, 1, 2, 2] };
     const ov: Tensor = { data: Float32Array.from([1, 2, 3, 4]), shape: [1, 1, 2, 2] };
-    const cases: AttentionOptions[] = [{ scale: 1 }, { scale: 1, mask: additive([1, 2], [0, 0]) }, { scale: 1e-38, softcap: 20 }, { scale: 1e-38 }, { scale: 1, causal: true }];
-    for (const options of cases) {
-      const ref = referenceAttention(oq, ok, ov, options);
+    // Partial sums of q.k overflow while the whole (-2e38) does not; under softcap a +inf partial sum
+    // would come out as +softcap instead of about -2.
+    const sq: Tensor = { data: Float32Array.from([1, 1, 1, 1]), shape: [1, 1, 1, 4] };
+    const sk: Tensor = { data: Float32Array.from([2e38, 2e38, -3e38, -3e38, 0, 0, 0, 0]), shape: [1, 1, 2, 4] };
+    const cases: [Tensor, Tensor, AttentionOptions][] = [
+      ...[{ scale: 1 }, { scale: 1, mask: additive([1, 2], [0, 0]) }, { scale: 1e-38, softcap: 20 }, { scale: 1e-38 }, { scale: 1, causal: true }, { scale: -3e38, softcap: 5 }].map(
+        (o): [Tensor, Tensor, AttentionOptions] => [oq, ok, o],
+      ),
+      [sq, sk, { scale: 1e-38, softcap: 20 }],
+      [sq, sk, { scale: -1e-38, softcap: 20, mask: additive([1, 2], [0, -1]) }],
+    ];
+    for (const [cq, ck, options] of cases) {
+      const ref = referenceAttention(cq, ck, ov, options);
       let r;
       try {
-        r = await backend.attention(oq, ok, ov, { ...options, returnWeights: true });
+        r = await backend.attention(cq, ck, ov, { ...options, returnWeights: true });
       } catch (e) {
         expect(isMhaError(e) && (e as { code: string }).code === 'MHA_OVERFLOW', `${JSON.stringify(options)}: ${String(e)}`).toBe(true);
         continue;
