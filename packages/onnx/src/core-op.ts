@@ -124,8 +124,9 @@ const TOP_ULP = 2 ** 104;
 
 /**
  * onnxruntime's CPU `Attention` kernel uses float32 `lowest` (-3.4028234663852886e38) as its own
- * "masked" sentinel (bool masks and causal positions become it) and gives a row of zeros when a row's
- * maximum equals it, so a user's finite additive mask of exactly `lowest` would be read as masked.
+ * "masked" sentinel (bool masks and causal positions become it), and a row whose maximum is that
+ * value comes out as zeros (onnxruntime 1.30), so a user's finite additive mask of exactly `lowest`
+ * would be read as masked.
  * Moving every finite mask value in the top binade up by one ulp (exact in float32, and order
  * preserving among those values) keeps them clear of the sentinel. The result is unchanged: a score
  * added to such a value is lost to rounding either way, and keys at that level only get weight when
