@@ -151,8 +151,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
     async createModule(config, weights) {
       const cfg = resolveConfig(config);
       const w = validateWeights(cfg, weights);
-      // Copy the weights so later mutation of the caller's arrays cannot change a built module.
-      const owned = Object.freeze(Object.fromEntries(Object.entries(w).map(([k, v]) => [k, (v as Float32Array).slice()]))) as Readonly<MhaWeights>;
+      // validateWeights returns fresh copies (filled with set(), never slice(), which follows Symbol.species),
+      // so later mutation of the caller's arrays cannot change a built module.
+      const owned = w;
       const kernel = await def.createKernel(cfg, owned);
       let disposed = false;
       // Forwards still running when dispose() is called finish before the kernel is freed.

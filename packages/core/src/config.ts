@@ -31,11 +31,14 @@ export interface MhaConfig {
   outProj?: boolean;
   /** Bias on the output projection (only with `outProj`). Default `true` (torch `nn.Linear` default). */
   outProjBias?: boolean;
-  /** Score scale. Default (`undefined` or `null`) `1 / sqrt(headDim)`. Must be finite. */
+  /**
+   * Score scale. Default (`undefined` or `null`) `1 / sqrt(headDim)`. Must be finite and within the
+   * float32 range (`|scale| <= 3.4028234663852886e38`); 0, negative and tiny scales are valid.
+   */
   scale?: number | null;
 }
 
-/** A validated config with every field filled in. Produced only by {@link resolveConfig}. */
+/** A validated, frozen config with every field filled in. Produced only by {@link resolveConfig}. */
 export interface ResolvedMhaConfig {
   readonly dIn: number;
   readonly heads: number;
@@ -63,34 +66,55 @@ function optionalBool(value: unknown, field: string, fallback: boolean): boolean
   return value;
 }
 
-const KNOWN_KEYS = new Set(['dIn', 'heads', 'headDim', 'dOut', 'causal', 'qkvBias', 'outProj', 'outProjBias', 'scale']);
+const KNOWN_KEYS = ['dIn', 'heads', 'headDim', 'dOut', 'causal', 'qkvBias', 'outProj', 'outProjBias', 'scale', 'defaultScale'] as const;
+
+/** Largest finite float32: a scale beyond it cannot be represented by a float32 kernel. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Reads each known field once, own properties only: an inherited `causal` or `scale` (a polluted
+ * `Object.prototype`, a class instance) must not configure a module, and a getter must not be able
+ * to answer differently to the check and to the use.
+ */
+function ownFields(config: object): Partial<Record<(typeof KNOWN_KEYS)[number], unknown>> {
+  const out: Partial<Record<(typeof KNOWN_KEYS)[number], unknown>> = {};
+  for (const key of KNOWN_KEYS) if (Object.hasOwn(config, key)) out[key] = (config as Record<string, unknown>)[key];
+  return out;
+}
 
 /**
  * Validates a config and fills in defaults. Throws {@link MhaError} naming the field.
- * Idempotent: resolving a resolved config returns an equal config.
+ * Reads own properties only, each once. Returns a frozen object, so a module's `config` cannot be
+ * changed after creation.
+ *
+ * Round-trips: `resolveConfig(resolved)` equals `resolved`, and `resolveConfig({ ...resolved, scale: 0.5 })`
+ * has scale 0.5. A number in `scale` is always the scale; an incoming `defaultScale: true` is kept only
+ * while that number still equals `1/sqrt(headDim)` (so it marks the default, it never overrides `scale`).
+ * To return to the default scale, pass `scale: null`.
  */
 export function resolveConfig(config: MhaConfig | ResolvedMhaConfig): ResolvedMhaConfig {
   if (typeof config !== 'object' || config === null) {
     throw new MhaError(MhaErrorCode.InvalidType, 'config', config, 'must be an object');
   }
   for (const key of Object.keys(config)) {
-    if (!KNOWN_KEYS.has(key) && key !== 'defaultScale') {
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
       throw new MhaError(MhaErrorCode.InvalidConfig, `config.${key}`, (config as unknown as Record<string, unknown>)[key], 'unknown config field (typo?)');
     }
   }
-  const dIn = positiveInt(config.dIn, 'config.dIn');
-  const heads = positiveInt(config.heads, 'config.heads');
+  const c = ownFields(config);
+  const dIn = positiveInt(c.dIn, 'config.dIn');
+  const heads = positiveInt(c.heads, 'config.heads');
   let headDim: number;
-  if (config.headDim !== undefined) {
-    headDim = positiveInt(config.headDim, 'config.headDim');
-    if (config.dOut !== undefined) {
-      const dOut = positiveInt(config.dOut, 'config.dOut');
+  if (c.headDim !== undefined) {
+    headDim = positiveInt(c.headDim, 'config.headDim');
+    if (c.dOut !== undefined) {
+      const dOut = positiveInt(c.dOut, 'config.dOut');
       if (dOut !== heads * headDim) {
         throw new MhaError(MhaErrorCode.DimMismatch, 'config.dOut', dOut, `must equal heads * headDim = ${heads * headDim}`);
       }
     }
-  } else if (config.dOut !== undefined) {
-    const dOut = positiveInt(config.dOut, 'config.dOut');
+  } else if (c.dOut !== undefined) {
+    const dOut = positiveInt(c.dOut, 'config.dOut');
     if (dOut % heads !== 0) {
       throw new MhaError(MhaErrorCode.HeadsNotDivisible, 'config.dOut', dOut, `heads = ${heads} does not divide dOut`);
     }
@@ -103,18 +127,21 @@ export function resolveConfig(config: MhaConfig | ResolvedMhaConfig): ResolvedMh
   if (dIn * dOut > MAX_ELEMENTS || dOut * dOut > MAX_ELEMENTS) {
     throw new MhaError(MhaErrorCode.InvalidConfig, 'config.dOut', dOut, `weights of ${dIn}x${dOut} or ${dOut}x${dOut} exceed ${MAX_ELEMENTS} elements`);
   }
-  const causal = optionalBool(config.causal, 'config.causal', false);
-  const qkvBias = optionalBool(config.qkvBias, 'config.qkvBias', false);
-  const outProj = optionalBool(config.outProj, 'config.outProj', true);
-  const outProjBias = outProj && optionalBool(config.outProjBias, 'config.outProjBias', true);
-  if (!outProj && config.outProjBias === true) {
+  const causal = optionalBool(c.causal, 'config.causal', false);
+  const qkvBias = optionalBool(c.qkvBias, 'config.qkvBias', false);
+  const outProj = optionalBool(c.outProj, 'config.outProj', true);
+  const outProjBias = outProj && optionalBool(c.outProjBias, 'config.outProjBias', true);
+  if (!outProj && c.outProjBias === true) {
     throw new MhaError(MhaErrorCode.InvalidConfig, 'config.outProjBias', true, 'an output-projection bias needs outProj: true');
   }
-  const given = 'defaultScale' in config && config.defaultScale ? undefined : (config.scale ?? undefined);
-  if (given !== undefined && (typeof given !== 'number' || !Number.isFinite(given))) {
-    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.scale', given, 'must be a finite number');
+  // The scale is validated whatever defaultScale says: a flag must never hide a bad value.
+  const given = c.scale ?? undefined;
+  if (given !== undefined && (typeof given !== 'number' || !Number.isFinite(given) || Math.abs(given) > FLOAT32_MAX)) {
+    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.scale', given, `must be a finite number within the float32 range (|scale| <= ${FLOAT32_MAX})`);
   }
-  return {
+  const flag = optionalBool(c.defaultScale, 'config.defaultScale', false);
+  const fallback = 1 / Math.sqrt(headDim);
+  return Object.freeze({
     dIn,
     heads,
     headDim,
@@ -123,9 +150,9 @@ export function resolveConfig(config: MhaConfig | ResolvedMhaConfig): ResolvedMh
     qkvBias,
     outProj,
     outProjBias,
-    scale: given ?? 1 / Math.sqrt(headDim),
-    defaultScale: given === undefined,
-  };
+    scale: given ?? fallback,
+    defaultScale: given === undefined || (flag && given === fallback),
+  });
 }
 
 /** The config as plain JSON (what fixtures and reports store): no `defaultScale`, `scale: null` when default. */

@@ -1,12 +1,18 @@
-import type { ResolvedMhaConfig } from './config.js';
+import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
+import { expectObject, own, readTensor, type TensorLike } from './convert-input.js';
 import { MhaError, MhaErrorCode } from './errors.js';
-import type { Tensor } from './tensor.js';
+import { formatShape } from './tensor.js';
 import { validateWeights, type MhaWeights } from './weights.js';
 
-/** A PyTorch `nn.Linear`'s parameters as flat row-major arrays: `weight` is `[out, in]`. */
+export type { NestedNumbers, TensorLike } from './convert-input.js';
+
+/**
+ * A PyTorch `nn.Linear`'s parameters: `weight` is `[out, in]`. Each may be a Float32Array, a
+ * Float64Array, a plain (nested) number array or `{ data, shape }` (see {@link TensorLike}).
+ */
 export interface TorchLinear {
-  weight: Float32Array;
-  bias?: Float32Array | undefined;
+  weight: TensorLike;
+  bias?: TensorLike | undefined;
 }
 
 /** One head's weights in canonical orientation: `wq/wk/wv` are `[dIn, headDim]`, biases `[headDim]`. */
@@ -22,11 +28,19 @@ export interface HeadWeights {
 /** The PyTorch module layouts the converters understand (state_dict naming, see {@link fromTorchStateDict}). */
 export type TorchLayout = 'book-wrapper' | 'book-mha' | 'torch-mha' | 'fused-qkv';
 
-function expectLength(a: Float32Array | undefined, n: number, field: string, shape: string): Float32Array {
-  if (a === undefined) throw new MhaError(MhaErrorCode.WeightShape, field, undefined, `missing; expected ${shape}`);
-  if (!(a instanceof Float32Array)) throw new MhaError(MhaErrorCode.InvalidType, field, a, 'must be a Float32Array');
-  if (a.length !== n) throw new MhaError(MhaErrorCode.WeightShape, field, a.length, `expected ${n} elements (${shape})`);
-  return a;
+/**
+ * Reads one tensor (see {@link TensorLike}) into a fresh float32 array of exactly `shape`'s element
+ * count; a declared or nested shape must equal `shape` too.
+ */
+function expectTensor(value: unknown, shape: readonly number[], field: string): Float32Array {
+  if (value === undefined) throw new MhaError(MhaErrorCode.WeightShape, field, undefined, `missing; expected ${formatShape(shape)}`);
+  const t = readTensor(value, field);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (t.shape !== undefined && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+    throw new MhaError(MhaErrorCode.WeightShape, field, t.shape, `expected shape ${formatShape(shape)}`);
+  }
+  if (t.data.length !== n) throw new MhaError(MhaErrorCode.WeightShape, field, t.data.length, `expected ${n} elements (${formatShape(shape)})`);
+  return t.data;
 }
 
 /** `[rows, cols]` row-major -> `[cols, rows]` row-major. */
@@ -44,15 +58,17 @@ function rowsTransposed(src: Float32Array, start: number, count: number, cols: n
   return transpose(src.subarray(start * cols, (start + count) * cols), count, cols);
 }
 
-function linear(l: TorchLinear | undefined, outDim: number, inDim: number, field: string, wantBias: boolean) {
-  if (l === undefined) throw new MhaError(MhaErrorCode.WeightShape, field, undefined, 'missing nn.Linear parameters');
-  const w = expectLength(l.weight, outDim * inDim, `${field}.weight`, `[out=${outDim}, in=${inDim}]`);
+function linear(l: unknown, outDim: number, inDim: number, field: string, wantBias: boolean) {
+  if (l === undefined) throw new MhaError(MhaErrorCode.WeightShape, field, undefined, 'missing nn.Linear parameters { weight, bias? }');
+  expectObject(l, field, 'nn.Linear parameters { weight, bias? }');
+  const w = expectTensor(own(l, 'weight'), [outDim, inDim], `${field}.weight`);
+  const bias = own(l, 'bias');
   let b: Float32Array | undefined;
-  if (wantBias) b = expectLength(l.bias, outDim, `${field}.bias`, `[${outDim}]`);
-  else if (l.bias !== undefined) {
-    throw new MhaError(MhaErrorCode.WeightShape, `${field}.bias`, l.bias, 'config says there is no bias here');
+  if (wantBias) b = expectTensor(bias, [outDim], `${field}.bias`);
+  else if (bias !== undefined) {
+    throw new MhaError(MhaErrorCode.WeightShape, `${field}.bias`, bias, 'config says there is no bias here');
   }
-  return { w: transpose(w, outDim, inDim), b: b?.slice() };
+  return { w: transpose(w, outDim, inDim), b };
 }
 
 /**
@@ -63,23 +79,26 @@ function linear(l: TorchLinear | undefined, outDim: number, inDim: number, field
  * const w = fromTorchLinear(cfg, { query: { weight: Wq }, key: { weight: Wk }, value: { weight: Wv }, out: { weight: Wo, bias: bo } });
  */
 export function fromTorchLinear(
-  config: ResolvedMhaConfig,
+  config: MhaConfig | ResolvedMhaConfig,
   parts: { query: TorchLinear; key: TorchLinear; value: TorchLinear; out?: TorchLinear | undefined },
   names = { query: 'query', key: 'key', value: 'value', out: 'out' },
 ): MhaWeights {
-  const { dIn, dOut } = config;
-  const q = linear(parts.query, dOut, dIn, names.query, config.qkvBias);
-  const k = linear(parts.key, dOut, dIn, names.key, config.qkvBias);
-  const v = linear(parts.value, dOut, dIn, names.value, config.qkvBias);
+  const cfg = resolveConfig(config);
+  const { dIn, dOut } = cfg;
+  expectObject(parts, 'parts', '{ query, key, value, out? } of nn.Linear parameters');
+  const q = linear(own(parts, 'query'), dOut, dIn, names.query, cfg.qkvBias);
+  const k = linear(own(parts, 'key'), dOut, dIn, names.key, cfg.qkvBias);
+  const v = linear(own(parts, 'value'), dOut, dIn, names.value, cfg.qkvBias);
   const weights: MhaWeights = { wq: q.w, wk: k.w, wv: v.w, bq: q.b, bk: k.b, bv: v.b };
-  if (config.outProj) {
-    const o = linear(parts.out, dOut, dOut, names.out, config.outProjBias);
+  const out = own(parts, 'out');
+  if (cfg.outProj) {
+    const o = linear(out, dOut, dOut, names.out, cfg.outProjBias);
     weights.wo = o.w;
     weights.bo = o.b;
-  } else if (parts.out !== undefined) {
-    throw new MhaError(MhaErrorCode.WeightShape, names.out, parts.out, 'config says there is no output projection (outProj: false)');
+  } else if (out !== undefined) {
+    throw new MhaError(MhaErrorCode.WeightShape, names.out, out, 'config says there is no output projection (outProj: false)');
   }
-  return validateWeights(config, stripUndefined(weights));
+  return validateWeights(cfg, stripUndefined(weights));
 }
 
 /**
@@ -87,31 +106,37 @@ export function fromTorchLinear(
  * `nn.MultiheadAttention.in_proj_weight`, or seed 004's fused `qkv = nn.Linear(d, 3d)`.
  */
 export function fromPackedQkv(
-  config: ResolvedMhaConfig,
-  packed: { weight: Float32Array; bias?: Float32Array | undefined; out?: TorchLinear | undefined },
+  config: MhaConfig | ResolvedMhaConfig,
+  packed: { weight: TensorLike; bias?: TensorLike | undefined; out?: TorchLinear | undefined },
   names = { weight: 'in_proj_weight', bias: 'in_proj_bias', out: 'out_proj' },
 ): MhaWeights {
-  const { dIn, dOut } = config;
-  const w = expectLength(packed.weight, 3 * dOut * dIn, names.weight, `[3*dOut=${3 * dOut}, dIn=${dIn}]`);
+  const cfg = resolveConfig(config);
+  const { dIn, dOut } = cfg;
+  expectObject(packed, 'packed', '{ weight, bias?, out? }');
+  const w = expectTensor(own(packed, 'weight'), [3 * dOut, dIn], names.weight);
   const weights: MhaWeights = {
     wq: rowsTransposed(w, 0, dOut, dIn),
     wk: rowsTransposed(w, dOut, dOut, dIn),
     wv: rowsTransposed(w, 2 * dOut, dOut, dIn),
   };
-  if (config.qkvBias) {
-    const b = expectLength(packed.bias, 3 * dOut, names.bias, `[${3 * dOut}]`);
-    weights.bq = b.slice(0, dOut);
-    weights.bk = b.slice(dOut, 2 * dOut);
-    weights.bv = b.slice(2 * dOut);
-  } else if (packed.bias !== undefined) {
-    throw new MhaError(MhaErrorCode.WeightShape, names.bias, packed.bias, 'config says qkvBias is false');
+  const bias = own(packed, 'bias');
+  if (cfg.qkvBias) {
+    const b = expectTensor(bias, [3 * dOut], names.bias);
+    weights.bq = b.subarray(0, dOut);
+    weights.bk = b.subarray(dOut, 2 * dOut);
+    weights.bv = b.subarray(2 * dOut);
+  } else if (bias !== undefined) {
+    throw new MhaError(MhaErrorCode.WeightShape, names.bias, bias, 'config says qkvBias is false');
   }
-  if (config.outProj) {
-    const o = linear(packed.out, dOut, dOut, names.out, config.outProjBias);
+  const out = own(packed, 'out');
+  if (cfg.outProj) {
+    const o = linear(out, dOut, dOut, names.out, cfg.outProjBias);
     weights.wo = o.w;
     weights.bo = o.b;
+  } else if (out !== undefined) {
+    throw new MhaError(MhaErrorCode.WeightShape, names.out, out, 'config says there is no output projection (outProj: false)');
   }
-  return validateWeights(config, stripUndefined(weights));
+  return validateWeights(cfg, stripUndefined(weights));
 }
 
 /**
@@ -119,16 +144,22 @@ export function fromPackedQkv(
  * Config: `{ dIn: E, dOut: E, heads, qkvBias: bias, outProjBias: bias }`.
  */
 export function fromTorchMultiheadAttention(
-  config: ResolvedMhaConfig,
-  p: { inProjWeight: Float32Array; inProjBias?: Float32Array | undefined; outProjWeight: Float32Array; outProjBias?: Float32Array | undefined },
+  config: MhaConfig | ResolvedMhaConfig,
+  p: { inProjWeight: TensorLike; inProjBias?: TensorLike | undefined; outProjWeight: TensorLike; outProjBias?: TensorLike | undefined },
 ): MhaWeights {
-  return fromPackedQkv(config, { weight: p.inProjWeight, bias: p.inProjBias, out: { weight: p.outProjWeight, bias: p.outProjBias } });
+  expectObject(p, 'params', '{ inProjWeight, inProjBias?, outProjWeight, outProjBias? }');
+  return fromPackedQkv(
+    config,
+    { weight: own(p, 'inProjWeight') as TensorLike, bias: own(p, 'inProjBias') as TensorLike | undefined, out: { weight: own(p, 'outProjWeight') as TensorLike, bias: own(p, 'outProjBias') as TensorLike | undefined } },
+    { weight: 'inProjWeight', bias: 'inProjBias', out: 'outProj' },
+  );
 }
 
 /** Splits canonical weights into per-head blocks (the book's `MultiHeadAttentionWrapper` view). */
-export function toPerHead(config: ResolvedMhaConfig, weights: MhaWeights): HeadWeights[] {
-  const w = validateWeights(config, weights);
-  const { dIn, dOut, headDim, heads } = config;
+export function toPerHead(config: MhaConfig | ResolvedMhaConfig, weights: MhaWeights): HeadWeights[] {
+  const cfg = resolveConfig(config);
+  const w = validateWeights(cfg, weights);
+  const { dIn, dOut, headDim, heads } = cfg;
   const cols = (m: Float32Array, h: number): Float32Array => {
     const out = new Float32Array(dIn * headDim);
     for (let i = 0; i < dIn; i++) out.set(m.subarray(i * dOut + h * headDim, i * dOut + (h + 1) * headDim), i * headDim);
@@ -147,59 +178,104 @@ export function toPerHead(config: ResolvedMhaConfig, weights: MhaWeights): HeadW
   return result;
 }
 
+/** One head's weights as {@link fromPerHead} accepts them: any {@link TensorLike} per field. */
+export type HeadWeightsLike = { readonly [K in keyof HeadWeights]: TensorLike | undefined };
+
 /**
  * Merges per-head weights (head h's `[dIn, headDim]` blocks) into canonical fused weights: the
  * inverse of {@link toPerHead}. `out` supplies `wo`/`bo` when the config has an output projection.
  */
 export function fromPerHead(
-  config: ResolvedMhaConfig,
-  heads: readonly HeadWeights[],
-  out?: { wo: Float32Array; bo?: Float32Array | undefined },
+  config: MhaConfig | ResolvedMhaConfig,
+  heads: readonly (HeadWeights | HeadWeightsLike)[],
+  out?: { wo: TensorLike; bo?: TensorLike | undefined },
 ): MhaWeights {
-  const { dIn, dOut, headDim } = config;
-  if (!Array.isArray(heads) || heads.length !== config.heads) {
-    throw new MhaError(MhaErrorCode.WeightShape, 'heads', Array.isArray(heads) ? heads.length : heads, `expected ${config.heads} heads`);
-  }
+  const cfg = resolveConfig(config);
+  const { dIn, dOut, headDim } = cfg;
+  if (!Array.isArray(heads)) throw new MhaError(MhaErrorCode.InvalidType, 'heads', heads, `expected an array of ${cfg.heads} per-head weights`);
+  if (heads.length !== cfg.heads) throw new MhaError(MhaErrorCode.WeightShape, 'heads', heads.length, `expected ${cfg.heads} heads`);
   const wq = new Float32Array(dIn * dOut);
   const wk = new Float32Array(dIn * dOut);
   const wv = new Float32Array(dIn * dOut);
-  const bias = config.qkvBias ? [new Float32Array(dOut), new Float32Array(dOut), new Float32Array(dOut)] : undefined;
-  heads.forEach((head, h) => {
+  const bias = cfg.qkvBias ? [new Float32Array(dOut), new Float32Array(dOut), new Float32Array(dOut)] : undefined;
+  for (let h = 0; h < cfg.heads; h++) {
+    const head = expectObject(heads[h], `heads[${h}]`, '{ wq, wk, wv, bq?, bk?, bv? }');
     const mats = [
-      [wq, head.wq, 'wq'],
-      [wk, head.wk, 'wk'],
-      [wv, head.wv, 'wv'],
+      [wq, 'wq'],
+      [wk, 'wk'],
+      [wv, 'wv'],
     ] as const;
-    for (const [dst, src, name] of mats) {
-      expectLength(src, dIn * headDim, `heads[${h}].${name}`, `[dIn=${dIn}, headDim=${headDim}]`);
+    for (const [dst, name] of mats) {
+      const src = expectTensor(own(head, name), [dIn, headDim], `heads[${h}].${name}`);
       for (let i = 0; i < dIn; i++) dst.set(src.subarray(i * headDim, (i + 1) * headDim), i * dOut + h * headDim);
     }
-    if (bias) {
-      (['bq', 'bk', 'bv'] as const).forEach((name, j) => {
-        bias[j]!.set(expectLength(head[name], headDim, `heads[${h}].${name}`, `[${headDim}]`), h * headDim);
-      });
+    for (const [j, name] of (['bq', 'bk', 'bv'] as const).entries()) {
+      const b = own(head, name);
+      if (bias) bias[j]!.set(expectTensor(b, [headDim], `heads[${h}].${name}`), h * headDim);
+      else if (b !== undefined) throw new MhaError(MhaErrorCode.WeightShape, `heads[${h}].${name}`, b, 'config says qkvBias is false');
     }
-  });
+  }
   const weights: MhaWeights = { wq, wk, wv };
   if (bias) [weights.bq, weights.bk, weights.bv] = bias;
-  if (config.outProj) {
-    weights.wo = out?.wo;
-    weights.bo = out?.bo;
+  if (cfg.outProj) {
+    if (out === undefined) throw new MhaError(MhaErrorCode.WeightShape, 'out', undefined, 'missing { wo, bo? }: the config has an output projection');
+    expectObject(out, 'out', '{ wo, bo? }');
+    weights.wo = expectTensor(own(out, 'wo'), [dOut, dOut], 'out.wo');
+    const bo = own(out, 'bo');
+    if (cfg.outProjBias) weights.bo = expectTensor(bo, [dOut], 'out.bo');
+    else if (bo !== undefined) throw new MhaError(MhaErrorCode.WeightShape, 'out.bo', bo, 'config says outProjBias is false');
+  } else if (out !== undefined) {
+    throw new MhaError(MhaErrorCode.WeightShape, 'out', out, 'config says there is no output projection (outProj: false)');
   }
-  return validateWeights(config, stripUndefined(weights));
+  return validateWeights(cfg, stripUndefined(weights));
 }
 
-/** A state_dict value: a bare Float32Array, or a tensor whose shape is checked too. */
-export type StateDictValue = Float32Array | Tensor;
+/** A state_dict value: any {@link TensorLike}; a declared or nested shape is checked too. */
+export type StateDictValue = TensorLike;
 
-function entry(sd: Readonly<Record<string, StateDictValue>>, key: string, shape: readonly number[] | undefined): Float32Array | undefined {
-  const v = sd[key];
-  if (v === undefined) return undefined;
-  if (v instanceof Float32Array) return v;
-  if (shape && (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i]))) {
-    throw new MhaError(MhaErrorCode.WeightShape, key, v.shape, `expected shape [${shape.join(',')}]`);
+/** Options of {@link fromTorchStateDict}. */
+export interface StateDictOptions {
+  /**
+   * Where the attention module sits in a bigger model's state_dict (`'attn.'`,
+   * `'transformer.h.0.attn.'`): only keys under it are read, everything else is the rest of the model
+   * and is ignored. A missing trailing `.` is added.
+   */
+  readonly prefix?: string | undefined;
+}
+
+/** The non-parameter buffers each layout registers (the book's causal `mask`): accepted and ignored. */
+function isBuffer(layout: TorchLayout, key: string, heads: number): boolean {
+  if (layout === 'book-mha') return key === 'mask';
+  if (layout === 'book-wrapper') {
+    const m = /^heads\.(\d+)\.mask$/.exec(key);
+    return m !== null && Number(m[1]) < heads && String(Number(m[1])) === m[1];
   }
-  return v.data;
+  return false;
+}
+
+/** The one key every state_dict of a layout has: found under some prefix, it names that prefix. */
+const ANCHOR: Record<TorchLayout, string> = {
+  'book-wrapper': 'heads.0.W_query.weight',
+  'book-mha': 'W_query.weight',
+  'torch-mha': 'in_proj_weight',
+  'fused-qkv': 'qkv.weight',
+};
+
+function commonPrefix(keys: readonly string[]): string {
+  if (keys.length === 0) return '';
+  let p = keys[0]!;
+  for (const k of keys) while (!k.startsWith(p)) p = p.slice(0, -1);
+  return p.slice(0, p.lastIndexOf('.') + 1);
+}
+
+/** A hint for a state_dict that looks like it holds the attention under a prefix, or ''. */
+function prefixHint(layout: TorchLayout, keys: readonly string[]): string {
+  const anchor = ANCHOR[layout];
+  const found = keys.filter((k) => k.endsWith(`.${anchor}`)).map((k) => k.slice(0, k.length - anchor.length));
+  if (found.length > 0) return `; the state_dict has it under ${found.slice(0, 3).map((p) => `'${p}'`).join(', ')}: pass { prefix: '${found[0]}' }`;
+  const common = commonPrefix(keys);
+  if (common !== '') return `; every key starts with '${common}': pass { prefix: '${common}' }`;
+  return keys.length > 0 ? `; keys present: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}` : '; the state_dict is empty';
 }
 
 /**
@@ -209,64 +285,85 @@ function entry(sd: Readonly<Record<string, StateDictValue>>, key: string, shape:
  * - `torch-mha`: `in_proj_weight` (`[3*dOut, dIn]`), `in_proj_bias`, `out_proj.weight`, `out_proj.bias`
  * - `fused-qkv` (seed 004): `qkv.weight` (`[3*dOut, dIn]`), `qkv.bias`, `proj.weight`, `proj.bias`
  *
- * Unknown keys are rejected so a layout mix-up fails loudly.
+ * Values may be any {@link TensorLike} (a JSON-saved state_dict's nested arrays included). The book's
+ * registered causal-mask buffers (`mask`, `heads.{h}.mask`) are accepted and ignored: the mask comes
+ * from `config.causal`. Any other key is rejected so a layout mix-up fails loudly. For a model that
+ * contains the attention, pass `{ prefix: 'attn.' }`: keys outside the prefix are then ignored.
+ *
+ * @example
+ * const w = fromTorchStateDict('torch-mha', cfg, modelStateDict, { prefix: 'transformer.h.0.attn.' });
  */
-export function fromTorchStateDict(layout: TorchLayout, config: ResolvedMhaConfig, sd: Readonly<Record<string, StateDictValue>>): MhaWeights {
-  const { dIn, dOut, headDim } = config;
+export function fromTorchStateDict(layout: TorchLayout, config: MhaConfig | ResolvedMhaConfig, sd: Readonly<Record<string, StateDictValue>>, options?: StateDictOptions): MhaWeights {
+  if (!Object.hasOwn(ANCHOR, layout)) {
+    throw new MhaError(MhaErrorCode.InvalidOption, 'layout', layout, "expected 'book-wrapper' | 'book-mha' | 'torch-mha' | 'fused-qkv'");
+  }
+  const cfg = resolveConfig(config);
+  expectObject(sd, 'stateDict', 'a state_dict: an object of tensors keyed by parameter name');
+  if (options !== undefined) expectObject(options, 'options', '{ prefix? }');
+  let prefix = own(options, 'prefix') ?? '';
+  if (typeof prefix !== 'string') throw new MhaError(MhaErrorCode.InvalidType, 'options.prefix', prefix, 'must be a string');
+  if (prefix !== '' && !prefix.endsWith('.')) prefix += '.';
+  // Own keys only, each value read once; with a prefix, keys outside it belong to the rest of the model.
+  const allKeys = Object.keys(sd);
+  const entries = new Map<string, unknown>();
+  for (const key of allKeys) if (key.startsWith(prefix)) entries.set(key.slice(prefix.length), (sd as Record<string, unknown>)[key]);
+  const { dIn, headDim } = cfg;
+  if (!entries.has(ANCHOR[layout])) {
+    let hint = '';
+    if (prefix === '') hint = prefixHint(layout, allKeys);
+    else if (entries.size === 0) hint = `; no key starts with '${prefix}'`;
+    throw new MhaError(MhaErrorCode.WeightShape, prefix + ANCHOR[layout], undefined, `missing: not a '${layout}' state_dict${hint}`);
+  }
   const used = new Set<string>();
-  const get = (key: string, shape: readonly number[]): Float32Array | undefined => {
+  const get = (key: string): unknown => {
     used.add(key);
-    return entry(sd, key, shape);
+    return entries.get(key);
   };
-  const lin = (prefix: string, out: number, inn: number): TorchLinear => ({ weight: get(`${prefix}.weight`, [out, inn])!, bias: get(`${prefix}.bias`, [out]) });
+  // Fields in errors are the caller's full keys (prefix included), so they can be found in the state_dict.
+  const lin = (name: string): TorchLinear => ({ weight: get(`${name}.weight`) as TensorLike, bias: get(`${name}.bias`) as TensorLike | undefined });
   let weights: MhaWeights;
   switch (layout) {
     case 'book-wrapper': {
+      if (cfg.outProj) {
+        throw new MhaError(MhaErrorCode.InvalidConfig, 'config.outProj', true, 'the book-wrapper layout has no output projection');
+      }
       const heads: HeadWeights[] = [];
-      for (let h = 0; h < config.heads; h++) {
-        const p = (n: string) => linear(lin(`heads.${h}.${n}`, headDim, dIn), headDim, dIn, `heads.${h}.${n}`, config.qkvBias);
+      for (let h = 0; h < cfg.heads; h++) {
+        const p = (n: string) => linear(lin(`heads.${h}.${n}`), headDim, dIn, `${prefix}heads.${h}.${n}`, cfg.qkvBias);
         const q = p('W_query');
         const k = p('W_key');
         const v = p('W_value');
         heads.push({ wq: q.w, wk: k.w, wv: v.w, bq: q.b, bk: k.b, bv: v.b });
       }
-      if (config.outProj) {
-        throw new MhaError(MhaErrorCode.InvalidConfig, 'config.outProj', true, 'the book-wrapper layout has no output projection');
-      }
-      weights = fromPerHead(config, heads);
+      weights = fromPerHead(cfg, heads);
       break;
     }
     case 'book-mha':
       weights = fromTorchLinear(
-        config,
-        {
-          query: lin('W_query', dOut, dIn),
-          key: lin('W_key', dOut, dIn),
-          value: lin('W_value', dOut, dIn),
-          out: config.outProj ? lin('out_proj', dOut, dOut) : undefined,
-        },
-        { query: 'W_query', key: 'W_key', value: 'W_value', out: 'out_proj' },
+        cfg,
+        { query: lin('W_query'), key: lin('W_key'), value: lin('W_value'), out: cfg.outProj ? lin('out_proj') : undefined },
+        { query: `${prefix}W_query`, key: `${prefix}W_key`, value: `${prefix}W_value`, out: `${prefix}out_proj` },
       );
       break;
     case 'torch-mha':
-      weights = fromPackedQkv(config, {
-        weight: get('in_proj_weight', [3 * dOut, dIn])!,
-        bias: get('in_proj_bias', [3 * dOut]),
-        out: config.outProj ? lin('out_proj', dOut, dOut) : undefined,
-      });
+      weights = fromPackedQkv(
+        cfg,
+        { weight: get('in_proj_weight') as TensorLike, bias: get('in_proj_bias') as TensorLike | undefined, out: cfg.outProj ? lin('out_proj') : undefined },
+        { weight: `${prefix}in_proj_weight`, bias: `${prefix}in_proj_bias`, out: `${prefix}out_proj` },
+      );
       break;
     case 'fused-qkv':
       weights = fromPackedQkv(
-        config,
-        { weight: get('qkv.weight', [3 * dOut, dIn])!, bias: get('qkv.bias', [3 * dOut]), out: config.outProj ? lin('proj', dOut, dOut) : undefined },
-        { weight: 'qkv.weight', bias: 'qkv.bias', out: 'proj' },
+        cfg,
+        { weight: get('qkv.weight') as TensorLike, bias: get('qkv.bias') as TensorLike | undefined, out: cfg.outProj ? lin('proj') : undefined },
+        { weight: `${prefix}qkv.weight`, bias: `${prefix}qkv.bias`, out: `${prefix}proj` },
       );
       break;
-    default:
-      throw new MhaError(MhaErrorCode.InvalidOption, 'layout', layout, "expected 'book-wrapper' | 'book-mha' | 'torch-mha' | 'fused-qkv'");
   }
-  for (const key of Object.keys(sd)) {
-    if (!used.has(key)) throw new MhaError(MhaErrorCode.WeightShape, key, sd[key], `unexpected key for layout '${layout}'`);
+  for (const [key, value] of entries) {
+    if (used.has(key) || isBuffer(layout, key, cfg.heads)) continue;
+    const hint = prefix === '' ? prefixHint(layout, allKeys).replace(/^; keys present:.*$/, '') : '';
+    throw new MhaError(MhaErrorCode.WeightShape, prefix + key, value, `unexpected key for layout '${layout}'${hint}`);
   }
   return weights;
 }

@@ -37,14 +37,29 @@ export const MhaErrorCode = {
 /** Union of every {@link MhaErrorCode} value. */
 export type MhaErrorCode = (typeof MhaErrorCode)[keyof typeof MhaErrorCode];
 
-function describe(value: unknown): string {
+function describe(value: unknown, depth = 0): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value);
+    return Object.is(value, -0) ? '-0' : String(value);
   }
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
-  return Object.prototype.toString.call(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value !== 'object') return typeof value === 'function' ? `function ${value.name}` : String(value);
+  // Printing must never throw (a Proxy can trap every read), and must never print `[object Object]`.
+  try {
+    if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+    if (depth >= 2) return Array.isArray(value) ? `[...${value.length}]` : '{...}';
+    if (Array.isArray(value)) {
+      const items = value.slice(0, 16).map((v) => describe(v, depth + 1));
+      return `[${items.join(', ')}${value.length > 16 ? `, ... (${value.length} items)` : ''}]`;
+    }
+    const keys = Object.keys(value);
+    const body = keys.slice(0, 6).map((k) => `${k}: ${describe((value as Record<string, unknown>)[k], depth + 1)}`);
+    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+    const name = proto === null || proto === Object.prototype ? '' : `${String(proto.constructor?.name ?? 'Object')} `;
+    return `${name}{${body.join(', ')}${keys.length > 6 ? ', ...' : ''}}`;
+  } catch {
+    return '(unprintable object)';
+  }
 }
 
 /**

@@ -48,24 +48,60 @@ export function weightShapes(config: ResolvedMhaConfig): Partial<Record<WeightNa
   return shapes;
 }
 
+// The intrinsic TypedArray getters read a typed array's internal slots, so a Proxy (no slots) is told
+// apart from a real array, and a subclass overriding `length` cannot lie about its size.
+const TYPED_ARRAY_PROTO = Object.getPrototypeOf(Float32Array.prototype) as object;
+const typedArrayTag = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, Symbol.toStringTag)!.get!;
+const typedArrayLength = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, 'length')!.get!;
+
+/** `'Float32Array'`, `'Float64Array'`, ... for a genuine typed array (any realm), else undefined (Proxies too). */
+export function typedArrayName(value: unknown): string | undefined {
+  return typedArrayTag.call(value) as string | undefined;
+}
+
+/** The element count of a genuine typed array, from its internal slot. */
+export function typedArrayElements(value: ArrayBufferView): number {
+  return typedArrayLength.call(value) as number;
+}
+
+/** The element count of a genuine Float32Array (any realm, subclasses included), else undefined. */
+export function float32Length(value: unknown): number | undefined {
+  return typedArrayName(value) === 'Float32Array' ? typedArrayElements(value as Float32Array) : undefined;
+}
+
+/**
+ * A private copy of a genuine Float32Array (check with {@link float32Length} first). Only internal
+ * slots are read (`set` copies from the source's buffer), so nothing a subclass overrides (`length`,
+ * `slice`, `Symbol.species`, `buffer`) runs, and the copy never shares the caller's memory.
+ */
+export function copyFloat32(value: Float32Array): Float32Array {
+  const copy = new Float32Array(typedArrayElements(value));
+  copy.set(value);
+  return copy;
+}
+
 /**
  * Checks that `weights` matches `config` exactly: every required weight present, a Float32Array
- * with the right element count; nothing extra present. Returns a frozen shallow copy, so a caller
- * that later swaps a field on its object does not change a built module.
+ * with the right element count, finite; nothing extra present. Reads each own property once
+ * (inherited fields are ignored) and returns a frozen object of **fresh copies**, so nothing the
+ * caller does later (swapping a field, writing an array, a Proxy or a subclass answering differently
+ * on a second read) can reach a built module.
  */
 export function validateWeights(config: ResolvedMhaConfig, weights: MhaWeights): Readonly<MhaWeights> {
   if (typeof weights !== 'object' || weights === null) {
     throw new MhaError(MhaErrorCode.InvalidType, 'weights', weights, 'must be an object of Float32Arrays');
   }
   const shapes = weightShapes(config);
-  const out: MhaWeights = { wq: weights.wq, wk: weights.wk, wv: weights.wv };
   for (const name of Object.keys(weights)) {
     if (!(WEIGHT_NAMES as readonly string[]).includes(name)) {
       throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, (weights as unknown as Record<string, unknown>)[name], `unknown weight name; expected one of ${WEIGHT_NAMES.join(', ')}`);
     }
   }
+  const given: Partial<Record<WeightName, unknown>> = {};
+  for (const name of WEIGHT_NAMES) if (Object.hasOwn(weights, name)) given[name] = weights[name];
+  const out: Partial<MhaWeights> = {};
   for (const name of WEIGHT_NAMES) {
-    const w = weights[name];
+    const w = given[name];
     const shape = shapes[name];
     if (shape === undefined) {
       if (w !== undefined) {
@@ -76,17 +112,19 @@ export function validateWeights(config: ResolvedMhaConfig, weights: MhaWeights):
     if (w === undefined) {
       throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, undefined, `missing; expected Float32Array of shape [${shape.join(',')}]`);
     }
-    if (!(w instanceof Float32Array)) {
-      throw new MhaError(MhaErrorCode.InvalidType, `weights.${name}`, w, 'must be a Float32Array');
+    const length = float32Length(w);
+    if (length === undefined) {
+      throw new MhaError(MhaErrorCode.InvalidType, `weights.${name}`, w, 'must be a Float32Array (a Proxy or look-alike is not one)');
     }
     const n = shape.reduce((a, b) => a * b, 1);
-    if (w.length !== n) {
-      throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, w.length, `expected ${n} elements for shape [${shape.join(',')}]`);
+    if (length !== n) {
+      throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, length, `expected ${n} elements for shape [${shape.join(',')}]`);
     }
-    checkFinite(w, `weights.${name}`);
-    out[name] = w;
+    const copy = copyFloat32(w as Float32Array);
+    checkFinite(copy, `weights.${name}`);
+    out[name] = copy;
   }
-  return Object.freeze(out);
+  return Object.freeze(out as MhaWeights);
 }
 
 function explainAbsent(name: WeightName): string {
