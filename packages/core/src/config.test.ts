@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from './config.js';
+import { configToJSON, resolveConfig } from './config.js';
 import { isMhaError, MhaErrorCode } from './errors.js';
 
 function codeOf(fn: () => unknown): { code: string; field: string } {
@@ -48,5 +48,91 @@ describe('resolveConfig', () => {
   });
   it('error messages name the field and the value', () => {
     expect(() => resolveConfig({ dIn: 4, dOut: 6, heads: 4 })).toThrow(/MHA_HEADS_NOT_DIVISIBLE: config.dOut = 6: heads = 4 does not divide dOut/);
+  });
+});
+
+function errorOf(fn: () => unknown): { code: string; field: string; value: unknown } {
+  try {
+    fn();
+  } catch (e) {
+    if (isMhaError(e)) return { code: e.code, field: e.field, value: e.value };
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
+describe('resolveConfig round-trips (issue 12 item 5)', () => {
+  const resolved = resolveConfig({ dIn: 8, heads: 2, headDim: 4, causal: true });
+  it('a scale spread over a resolved config is kept, not replaced by the default', () => {
+    const c = resolveConfig({ ...resolved, scale: 0.125 });
+    expect(c.scale).toBe(0.125);
+    expect(c.defaultScale).toBe(false);
+    expect(configToJSON(c).scale).toBe(0.125);
+  });
+  it('a bad scale spread over a resolved config is rejected', () => {
+    expect(errorOf(() => resolveConfig({ ...resolved, scale: 'bogus' as never }))).toEqual({ code: MhaErrorCode.InvalidConfig, field: 'config.scale', value: 'bogus' });
+    expect(errorOf(() => resolveConfig({ ...resolved, scale: Number.NaN }))).toMatchObject({ code: MhaErrorCode.InvalidConfig, field: 'config.scale' });
+  });
+  it('spread copies and JSON round-trip equal the original; scale: null returns to the default', () => {
+    expect(resolveConfig({ ...resolved })).toEqual(resolved);
+    expect(resolveConfig(configToJSON(resolved))).toEqual(resolved);
+    const explicit = resolveConfig({ ...resolved, scale: 0.3 });
+    expect(resolveConfig({ ...explicit })).toEqual(explicit);
+    expect(resolveConfig(configToJSON(explicit))).toEqual(explicit);
+    expect(resolveConfig({ ...explicit, scale: null })).toEqual(resolved);
+  });
+  it('a non-boolean defaultScale is a type error', () => {
+    expect(errorOf(() => resolveConfig({ ...resolved, defaultScale: 'yes' } as never))).toEqual({ code: MhaErrorCode.InvalidType, field: 'config.defaultScale', value: 'yes' });
+  });
+});
+
+describe('config scale lies within the float32 range (decision 2)', () => {
+  it.each([3.5e38, -3.5e38, 1e300, -Number.MAX_VALUE])('rejects scale %d with MHA_INVALID_CONFIG', (scale) => {
+    expect(errorOf(() => resolveConfig({ dIn: 4, heads: 2, headDim: 2, scale }))).toEqual({ code: MhaErrorCode.InvalidConfig, field: 'config.scale', value: scale });
+  });
+  it.each([0, -0, -1, 1e-45, 1e-300, 3.4028234663852886e38, -3.4028234663852886e38])('accepts scale %d as given', (scale) => {
+    expect(Object.is(resolveConfig({ dIn: 4, heads: 2, headDim: 2, scale }).scale, scale)).toBe(true);
+  });
+});
+
+describe('the resolved config is frozen and read from own properties only (items 6, 9)', () => {
+  it('is frozen: assigning a field throws and changes nothing', () => {
+    const c = resolveConfig({ dIn: 4, heads: 2, headDim: 2 });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(() => {
+      (c as { dIn: number }).dIn = 5;
+    }).toThrow(TypeError);
+    expect(c.dIn).toBe(4);
+  });
+  it('ignores fields inherited from a polluted Object.prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.causal = true;
+    proto.scale = 'bogus';
+    proto.qkvBias = true;
+    try {
+      const c = resolveConfig({ dIn: 4, heads: 2, headDim: 2 });
+      expect(c).toMatchObject({ causal: false, qkvBias: false, scale: 1 / Math.sqrt(2), defaultScale: true });
+    } finally {
+      delete proto.causal;
+      delete proto.scale;
+      delete proto.qkvBias;
+    }
+  });
+  it('ignores fields inherited from the config object prototype (a class instance)', () => {
+    const cfg = Object.assign(Object.create({ causal: true, scale: 2, dOut: 99 }) as object, { dIn: 4, heads: 2, headDim: 2 });
+    expect(resolveConfig(cfg as never)).toMatchObject({ causal: false, scale: 1 / Math.sqrt(2), dOut: 4 });
+  });
+  it('reads each field once (a getter cannot pass the check and then change)', () => {
+    let reads = 0;
+    const cfg = {
+      heads: 2,
+      headDim: 2,
+      get dIn() {
+        reads++;
+        return reads === 1 ? 4 : -1;
+      },
+    };
+    expect(resolveConfig(cfg).dIn).toBe(4);
+    expect(reads).toBe(1);
   });
 });

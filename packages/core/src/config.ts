@@ -77,7 +77,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * to answer differently to the check and to the use.
  */
 function ownFields(config: object): Partial<Record<(typeof KNOWN_KEYS)[number], unknown>> {
-  const out: Partial<Record<(typeof KNOWN_KEYS)[number], unknown>> = {};
+  // A null-prototype record: reading an absent field must not fall through to Object.prototype.
+  const out: Partial<Record<(typeof KNOWN_KEYS)[number], unknown>> = Object.create(null) as object;
   for (const key of KNOWN_KEYS) if (Object.hasOwn(config, key)) out[key] = (config as Record<string, unknown>)[key];
   return out;
 }

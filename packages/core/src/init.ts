@@ -37,6 +37,7 @@ export function initWeights(config: ResolvedMhaConfig, seed: number): MhaWeights
   const rand = seededRandom(seed);
   const shapes = weightShapes(config);
   const weights: Partial<MhaWeights> = {};
+  // weightShapes has a null prototype, so a polluted Object.prototype adds no weight here.
   for (const name of WEIGHT_NAMES) {
     const shape = shapes[name];
     if (!shape) continue;

@@ -41,7 +41,8 @@ export const WEIGHT_NAMES: readonly WeightName[] = ['wq', 'wk', 'wv', 'bq', 'bk'
  */
 export function weightShapes(config: ResolvedMhaConfig): Partial<Record<WeightName, readonly number[]>> {
   const { dIn, dOut } = config;
-  const shapes: Partial<Record<WeightName, readonly number[]>> = { wq: [dIn, dOut], wk: [dIn, dOut], wv: [dIn, dOut] };
+  // Null prototype: `shapes.bq` of a config without biases is undefined even if Object.prototype is polluted.
+  const shapes: Partial<Record<WeightName, readonly number[]>> = Object.assign(Object.create(null) as object, { wq: [dIn, dOut], wk: [dIn, dOut], wv: [dIn, dOut] });
   if (config.qkvBias) Object.assign(shapes, { bq: [dOut], bk: [dOut], bv: [dOut] });
   if (config.outProj) shapes.wo = [dOut, dOut];
   if (config.outProjBias) shapes.bo = [dOut];
@@ -97,9 +98,10 @@ export function validateWeights(config: ResolvedMhaConfig, weights: MhaWeights):
       throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, (weights as unknown as Record<string, unknown>)[name], `unknown weight name; expected one of ${WEIGHT_NAMES.join(', ')}`);
     }
   }
-  const given: Partial<Record<WeightName, unknown>> = {};
+  const given: Partial<Record<WeightName, unknown>> = Object.create(null) as object; // absent stays absent
   for (const name of WEIGHT_NAMES) if (Object.hasOwn(weights, name)) given[name] = weights[name];
-  const out: Partial<MhaWeights> = {};
+  // Null prototype: a kernel reading an absent `bq` gets undefined even if Object.prototype is polluted.
+  const out: Partial<MhaWeights> = Object.create(null) as object;
   for (const name of WEIGHT_NAMES) {
     const w = given[name];
     const shape = shapes[name];
