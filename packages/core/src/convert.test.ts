@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from './config.js';
-import { fromPerHead, fromTorchLinear, fromTorchMultiheadAttention, fromTorchStateDict, toPerHead, transpose } from './convert.js';
+import { fromPackedQkv, fromPerHead, fromTorchLinear, fromTorchMultiheadAttention, fromTorchStateDict, toPerHead, transpose } from './convert.js';
 import { isMhaError, MhaErrorCode } from './errors.js';
 import { initWeights, uniformArray, seededRandom } from './init.js';
 import { referenceForward } from './reference/forward.js';
 import { randomTensor } from './init.js';
 import { parameterCount, validateWeights } from './weights.js';
+import { readFixture } from './test-fixtures.js';
 
 const iota = (n: number, from = 0) => Float32Array.from({ length: n }, (_, i) => i + from);
 
@@ -104,5 +105,120 @@ describe('seeded init', () => {
     const u = uniformArray(10_000, 1, seededRandom(1));
     const mean = u.reduce((s, v) => s + v, 0) / u.length;
     expect(Math.abs(mean)).toBeLessThan(0.03);
+  });
+});
+
+function mhaErrorOf(fn: () => unknown): { code: string; field: string; value: unknown; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    if (isMhaError(e)) return { code: e.code, field: e.field, value: e.value, message: e.message };
+    throw new Error(`expected an MhaError, got ${String(e)}`);
+  }
+  throw new Error('did not throw');
+}
+
+describe('converters take what PyTorch users have (issue 12 item 16)', () => {
+  const cfg = resolveConfig({ dIn: 3, dOut: 2, heads: 1, qkvBias: true });
+  const f32 = { query: { weight: iota(6), bias: iota(2, 7) }, key: { weight: iota(6, 100), bias: iota(2) }, value: { weight: iota(6, 200), bias: iota(2) }, out: { weight: iota(4), bias: iota(2) } };
+  const want = fromTorchLinear(cfg, f32);
+  const same = (w: ReturnType<typeof fromTorchLinear>) => {
+    for (const k of ['wq', 'wk', 'wv', 'bq', 'bk', 'bv', 'wo', 'bo'] as const) expect(Array.from(w[k]!), k).toEqual(Array.from(want[k]!));
+  };
+  it('Float64Array, flat and nested (tolist()) arrays and {data, shape} give the Float32Array result', () => {
+    same(fromTorchLinear(cfg, { ...f32, query: { weight: Float64Array.from(iota(6)), bias: [7, 8] } }));
+    same(fromTorchLinear(cfg, { ...f32, key: { weight: [[100, 101, 102], [103, 104, 105]], bias: { data: [0, 1], shape: [2] } } }));
+    same(fromTorchLinear(cfg, { ...f32, value: { weight: { data: Array.from(iota(6, 200)), shape: [2, 3] }, bias: Float64Array.from([0, 1]) } }));
+    const packed = fromTorchMultiheadAttention(resolveConfig({ dIn: 2, dOut: 2, heads: 1, qkvBias: true }), {
+      inProjWeight: [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]],
+      inProjBias: Float64Array.from(iota(6, 50)),
+      outProjWeight: [0, 1, 2, 3],
+      outProjBias: [0, 1],
+    });
+    expect(Array.from(packed.wk)).toEqual([4, 6, 5, 7]);
+    expect(Array.from(packed.bk!)).toEqual([52, 53]);
+  });
+  it('results never alias the caller arrays', () => {
+    const weight = iota(6);
+    const w = fromTorchLinear(cfg, { ...f32, query: { weight, bias: f32.query.bias } });
+    expect(w.bq).not.toBe(f32.query.bias);
+    expect(w.bq!.buffer).not.toBe(f32.query.bias.buffer);
+  });
+  it.each([
+    ['null weight', () => fromTorchLinear(cfg, { ...f32, query: { weight: null as never, bias: iota(2) } }), MhaErrorCode.InvalidType, 'query.weight', null],
+    ['a string', () => fromTorchLinear(cfg, { ...f32, key: { weight: 'abc' as never, bias: iota(2) } }), MhaErrorCode.InvalidType, 'key.weight', 'abc'],
+    ['an Int32Array', () => fromTorchLinear(cfg, { ...f32, key: { weight: new Int32Array(6) as never, bias: iota(2) } }), MhaErrorCode.InvalidType, 'key.weight', undefined],
+    ['{data} without shape', () => fromTorchLinear(cfg, { ...f32, value: { weight: { data: iota(6) } as never, bias: iota(2) } }), MhaErrorCode.InvalidShape, 'value.weight.shape', undefined],
+    ['{data, shape} of the wrong shape', () => fromTorchLinear(cfg, { ...f32, value: { weight: { data: iota(6), shape: [3, 2] }, bias: iota(2) } }), MhaErrorCode.WeightShape, 'value.weight', [3, 2]],
+    ['a ragged nested array', () => fromTorchLinear(cfg, { ...f32, key: { weight: [[1, 2, 3], [4, 5]], bias: iota(2) } }), MhaErrorCode.InvalidShape, 'key.weight[1]', 2],
+    ['a non-number leaf', () => fromTorchLinear(cfg, { ...f32, key: { weight: [[1, 2, 3], [4, '5', 6]] as never, bias: iota(2) } }), MhaErrorCode.InvalidType, 'key.weight[1][1]', '5'],
+    ['a value beyond float32', () => fromTorchLinear(cfg, { ...f32, key: { weight: [1, 2, 3, 4, 1e39, 6], bias: iota(2) } }), MhaErrorCode.NonFinite, 'key.weight[4]', 1e39],
+    ['NaN, named in the caller layout', () => fromTorchLinear(cfg, { ...f32, key: { weight: Float64Array.from([1, 2, Number.NaN, 4, 5, 6]), bias: iota(2) } }), MhaErrorCode.NonFinite, 'key.weight[2]', Number.NaN],
+    ['parts = null', () => fromTorchLinear(cfg, null as never), MhaErrorCode.InvalidType, 'parts', null],
+    ['a Linear that is a number', () => fromTorchLinear(cfg, { ...f32, out: 3 as never }), MhaErrorCode.InvalidType, 'out', 3],
+    ['packed weight null', () => fromPackedQkv(cfg, { weight: null as never }), MhaErrorCode.InvalidType, 'in_proj_weight', null],
+    ['torch-mha params null', () => fromTorchMultiheadAttention(cfg, null as never), MhaErrorCode.InvalidType, 'params', null],
+    ['per-head list not an array', () => fromPerHead(cfg, 'heads' as never), MhaErrorCode.InvalidType, 'heads', 'heads'],
+    ['a per-head entry null', () => fromPerHead(cfg, [null as never]), MhaErrorCode.InvalidType, 'heads[0]', null],
+    ['a per-head nested weight of the wrong shape', () => fromPerHead(cfg, [{ wq: [[1, 2, 3], [4, 5, 6]], wk: iota(6), wv: iota(6), bq: iota(2), bk: iota(2), bv: iota(2) }], { wo: iota(4), bo: iota(2) }), MhaErrorCode.WeightShape, 'heads[0].wq', [2, 3]],
+    ['toPerHead of plain arrays (canonical weights are Float32Array)', () => toPerHead(cfg, { ...want, wq: [0, 1, 2, 3, 4, 5] as never }), MhaErrorCode.InvalidType, 'weights.wq', undefined],
+    ['toPerHead of null', () => toPerHead(cfg, null as never), MhaErrorCode.InvalidType, 'weights', null],
+    ['a state_dict that is null', () => fromTorchStateDict('book-mha', cfg, null as never), MhaErrorCode.InvalidType, 'stateDict', null],
+    ['an unknown layout', () => fromTorchStateDict('gpt2' as never, cfg, {}), MhaErrorCode.InvalidOption, 'layout', 'gpt2'],
+  ])('%s -> MhaError with field and value', (_what, fn, code, field, value) => {
+    const e = mhaErrorOf(fn);
+    expect([e.code, e.field]).toEqual([code, field]);
+    if (value !== undefined) expect(e.value).toEqual(value);
+    expect(e.message).not.toContain('[object Object]');
+  });
+});
+
+describe('fromTorchStateDict reads real state_dicts (issue 12 item 21)', () => {
+  it("the stored fixtures are the module's real state_dict, mask buffers included", () => {
+    expect(Object.keys(readFixture('book-mha-ch03').weights)).toContain('mask');
+    expect(Object.keys(readFixture('book-wrapper-ch03').weights)).toContain('heads.1.mask');
+  });
+  it('ignores the registered causal-mask buffers, and only those', () => {
+    const f = readFixture('book-wrapper-ch03');
+    const cfg = resolveConfig(f.config as never);
+    const w = fromTorchStateDict('book-wrapper', cfg, f.weights);
+    const { 'heads.0.mask': _a, 'heads.1.mask': _b, ...params } = f.weights;
+    expect(fromTorchStateDict('book-wrapper', cfg, params)).toEqual(w);
+    const e = mhaErrorOf(() => fromTorchStateDict('book-wrapper', cfg, { ...f.weights, 'heads.7.mask': f.weights['heads.0.mask']! }));
+    expect([e.code, e.field]).toEqual([MhaErrorCode.WeightShape, 'heads.7.mask']);
+    // torch's nn.MultiheadAttention registers no buffer: a `mask` there is a mistake, not ignored.
+    const torchCfg = resolveConfig({ dIn: 2, dOut: 2, heads: 1, qkvBias: true });
+    const torchSd = { in_proj_weight: iota(12), in_proj_bias: iota(6), 'out_proj.weight': iota(4), 'out_proj.bias': iota(2) };
+    expect(mhaErrorOf(() => fromTorchStateDict('torch-mha', torchCfg, { ...torchSd, mask: iota(4) })).field).toBe('mask');
+  });
+  it('an unexpected key prints its tensor, never [object Object]', () => {
+    const m = readFixture('book-mha-ch03');
+    const e = mhaErrorOf(() => fromTorchStateDict('book-mha', resolveConfig(m.config as never), { ...m.weights, stray: { data: iota(4), shape: [2, 2] } }));
+    expect(e.field).toBe('stray');
+    expect(e.message).toContain('{data: Float32Array(4), shape: [2, 2]}');
+  });
+  it('reads the attention out of a bigger model with { prefix }, and suggests the prefix when it is missing', () => {
+    const cfg = resolveConfig({ dIn: 2, dOut: 2, heads: 1, qkvBias: true });
+    const attn = { in_proj_weight: iota(12), in_proj_bias: iota(6), 'out_proj.weight': iota(4), 'out_proj.bias': iota(2) };
+    const plain = fromTorchStateDict('torch-mha', cfg, attn);
+    const nested = Object.fromEntries(Object.entries(attn).map(([k, v]) => [`transformer.h.0.attn.${k}`, v]));
+    const model = { 'transformer.wte.weight': iota(10), ...nested, 'transformer.h.0.mlp.c_fc.weight': iota(8) };
+    expect(fromTorchStateDict('torch-mha', cfg, model, { prefix: 'transformer.h.0.attn.' })).toEqual(plain);
+    expect(fromTorchStateDict('torch-mha', cfg, model, { prefix: 'transformer.h.0.attn' })).toEqual(plain);
+    const missing = mhaErrorOf(() => fromTorchStateDict('torch-mha', cfg, model));
+    expect([missing.code, missing.field]).toEqual([MhaErrorCode.WeightShape, 'in_proj_weight']);
+    expect(missing.message).toContain("pass { prefix: 'transformer.h.0.attn.' }");
+    const shared = Object.fromEntries(Object.entries(attn).map(([k, v]) => [`attn.${k}`, v]));
+    expect(mhaErrorOf(() => fromTorchStateDict('torch-mha', cfg, shared)).message).toContain("prefix: 'attn.'");
+    expect(mhaErrorOf(() => fromTorchStateDict('book-mha', cfg, shared)).message).toContain("every key starts with 'attn.'");
+    expect(mhaErrorOf(() => fromTorchStateDict('torch-mha', cfg, shared, { prefix: 'model.' })).message).toContain("no key starts with 'model.'");
+    // Under the prefix, a key that does not belong to the layout is still refused, named in full.
+    expect(mhaErrorOf(() => fromTorchStateDict('torch-mha', cfg, { ...shared, 'attn.extra': iota(1) }, { prefix: 'attn.' })).field).toBe('attn.extra');
+    expect(mhaErrorOf(() => fromTorchStateDict('torch-mha', cfg, shared, { prefix: 3 as never }))).toMatchObject({ code: MhaErrorCode.InvalidType, field: 'options.prefix' });
+  });
+  it('reads own keys only: an inherited key is not a parameter', () => {
+    const cfg = resolveConfig({ dIn: 2, dOut: 2, heads: 1, outProjBias: false });
+    const sd = Object.assign(Object.create({ 'W_query.weight': iota(4) }) as object, { 'W_key.weight': iota(4), 'W_value.weight': iota(4), 'out_proj.weight': iota(4) });
+    expect(mhaErrorOf(() => fromTorchStateDict('book-mha', cfg, sd as never)).field).toBe('W_query.weight');
   });
 });
