@@ -15,3 +15,4 @@ export { BOOK_PRINTED } from './groups/numeric.js';
 export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
 export { loadOnnxPeerCases, loadOnnxPeerCase, builtinOnnxPeerDir, type OnnxPeerCase } from './onnx-peer.js';
+export { errorBuggyBackend, ERROR_BUGS, type ErrorBug } from './buggy/errors.js';
