@@ -37,7 +37,7 @@ describe('weights reach a module as private copies (issue 12 item 8)', () => {
   it('a Float32Array subclass whose Symbol.species hands back the original cannot make the kernel share its memory', async () => {
     const original = initWeights(cfg, 1).wq;
     class Sneaky extends Float32Array {
-      static override get [Symbol.species]() {
+      static get [Symbol.species]() {
         // What a .slice() copy would construct: a "copy" that is the caller's own array.
         return function () {
           return sneaky;
