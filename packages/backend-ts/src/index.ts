@@ -49,7 +49,10 @@ export interface TsBackendOptions {
 
 /** The backend {@link createTsBackend} returns: the core contract plus the thread count in effect. */
 export interface TsBackend extends MhaBackend {
-  /** Threads a module forward really uses (1 when single-threaded, by choice or by fallback). */
+  /**
+   * Threads a module forward really uses (1 when single-threaded, by choice or by fallback). With
+   * workers, it drops to 1 when the last attempt to start them failed (the next large forward retries).
+   */
   readonly threads: number;
   /** Why fewer threads than requested are in use; `undefined` when the request was met. */
   readonly threadsUnavailable: string | undefined;
@@ -73,8 +76,13 @@ const OPTION_KEYS = new Set(['name', 'retainScratch', 'threads', 'minWorkPerThre
  *
  * With `threads > 1`, the backend owns a pool of `threads - 1` workers, started on the first forward
  * that needs them and shared by all its modules; a module's packed weights go to each worker once.
- * `module.dispose()` releases the module's weights in the workers; `backend.dispose()` stops the
- * workers (a later forward starts new ones). Idle workers never keep a Node process alive.
+ * `module.dispose()` releases the module's weights in the workers, as does garbage collection of a module
+ * dropped undisposed (where the runtime has `FinalizationRegistry`); `backend.dispose()` stops the
+ * workers (a later forward starts new ones) and resolves once they have stopped. Idle workers never keep
+ * a Node process alive. Workers that cannot be started (e.g. the runtime refuses new threads) leave the
+ * forward on the calling thread, with the reason in {@link TsBackend.threadsUnavailable}; a worker that
+ * dies during a forward rejects it with `MHA_BACKEND_UNAVAILABLE` (the next forward starts new ones).
+ * `diagnostics()` counts live modules, workers, and module weights the workers hold (`pinnedBytes`).
  * The core op (`attention`) always runs on the calling thread.
  *
  * @throws MhaError `MHA_INVALID_OPTION` / `MHA_INVALID_TYPE` for an unknown, mistyped or out-of-range option.
@@ -112,8 +120,13 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
       pool ? createThreadedModuleKernel(config, weights, { pool, retainScratch, minWorkPerThread: minWork }) : createModuleKernel(config, weights, { retainScratch }),
     attention: coreAttention,
     dispose: () => pool?.dispose(),
+    diagnostics: pool ? () => ({ ...pool.diagnostics() }) : undefined,
   });
-  return { ...backend, threads: pool ? requested : 1, threadsUnavailable: support?.reason };
+  // Getters: a pool whose workers cannot be started computes on one thread and says why.
+  return Object.defineProperties(backend, {
+    threads: { get: () => (pool && pool.unavailable === undefined ? requested : 1), enumerable: true },
+    threadsUnavailable: { get: () => support?.reason ?? pool?.unavailable, enumerable: true },
+  }) as TsBackend;
 }
 
 /**

@@ -39,7 +39,10 @@ const allocateShared = (bytes: number) => new SharedArrayBuffer(bytes);
 export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ThreadedKernelOptions): ThreadedModuleKernel {
   const { pool, minWorkPerThread } = options;
   let packed: PackedModule | undefined = packModule(config, weights, (n) => new Float64Array(allocateShared(n * 8)));
-  const module = { id: pool.newModuleId(), packed };
+  // The pool holds the module weakly: once this kernel (whose closures hold `module`) is garbage-
+  // collected without dispose(), the workers drop its weights.
+  const module: { id: number; packed: PackedModule } = { id: 0, packed };
+  module.id = pool.addModule(module, packed);
   const local = new ScratchPool(options.retainScratch); // the main thread's share
   const shared = new ScratchPool(options.retainScratch, allocateShared);
   let queue: Promise<unknown> = Promise.resolve();
@@ -52,7 +55,12 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
     });
   }
 
-  async function runSplit(m: PackedModule, buf: ForwardBuffers, phase: Phase, ranges: UnitRange[]): Promise<void> {
+  async function runSplit(m: PackedModule, buf: ForwardBuffers, phase: Phase, ranges: UnitRange[], workers: boolean): Promise<void> {
+    if (!workers) {
+      // No workers could be started: every share on this thread, with the same results.
+      for (const r of ranges) runPhase(m, buf, phase, r.start, r.end, local);
+      return;
+    }
     const jobs: Promise<void>[] = [];
     ranges.forEach((r, i) => {
       if (i > 0 && r.end > r.start) jobs.push(pool.run(i - 1, module, { phase, start: r.start, end: r.end, buffers: buf }));
@@ -78,7 +86,8 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
       const phases = plan(m, B, T);
       // Workers start only for inputs large enough to share, and before the first phase, so that
       // every task is posted before the calling thread starts on its own share.
-      if (phases.some((p) => p.ranges.some((r, i) => i > 0 && r.end > r.start))) await pool.start();
+      // A pool that cannot start workers answers false (and records why): this call computes alone.
+      const workers = phases.some((p) => p.ranges.some((r, i) => i > 0 && r.end > r.start)) && (await pool.start());
       const x = shared.getFloat32('x', rows * m.dIn);
       x.set(input.x);
       const output = shared.getFloat32('output', rows * m.dOut);
@@ -92,7 +101,7 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
         // Fresh (zeroed) each call: causal positions are never written.
         weights: opts.returnAttentionWeights ? new Float32Array(allocateShared(B * m.heads * T * T * 4)) : undefined,
       };
-      for (const { phase, ranges } of phases) await runSplit(m, buf, phase, ranges);
+      for (const { phase, ranges } of phases) await runSplit(m, buf, phase, ranges, workers);
       const trace = opts.trace ? traceOf({ batch: B, tokens: T, heads: m.heads, input: x.length, qkv: buf.qkv.length, attention: attentionProblem(m, buf), merged: buf.merged.length, output: output.length }) : undefined;
       // slice() of a shared view gives an ordinary (unshared) array.
       return { output: output.slice(), attentionWeights: buf.weights?.slice(), trace };
@@ -114,7 +123,7 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
     },
     dispose() {
       packed = undefined;
-      pool.forget(module.id);
+      pool.forget(module.id, module);
       local.clear();
       shared.clear();
     },

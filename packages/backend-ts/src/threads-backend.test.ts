@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { initWeights, isMhaError, MhaErrorCode, randomTensor, resolveConfig } from '@mha/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTsBackend, type TsBackendOptions } from './index.js';
@@ -41,7 +44,7 @@ describe('ts-threads backend', () => {
       await single.dispose();
       await threaded.dispose();
     }
-  }, 30_000);
+  });
 
   it('backend.dispose() stops the workers; its modules keep working (new workers start)', async () => {
     const b = built.createTsBackend({ threads: 3, minWorkPerThread: 0 });
@@ -57,6 +60,21 @@ describe('ts-threads backend', () => {
     await m.dispose();
     await b.dispose();
     await ref.dispose();
+  });
+
+  it('backend.dispose() called twice at once: each call resolves only once the workers have stopped', async () => {
+    const b = built.createTsBackend({ threads: 3, minWorkPerThread: 0 });
+    const cfg = resolveConfig({ dIn: 16, heads: 4, headDim: 4, causal: true });
+    const m = await b.createModule(cfg, initWeights(cfg, 2));
+    await m.forward(randomTensor([2, 9, 16], 3));
+    expect(b.diagnostics()).toMatchObject({ workers: 2, modules: 1 });
+    const order: string[] = [];
+    const first = b.dispose().then(() => order.push(`first: ${b.diagnostics().workers} workers`));
+    const second = b.dispose().then(() => order.push(`second: ${b.diagnostics().workers} workers`));
+    await Promise.all([first, second]);
+    expect(order.sort()).toEqual(['first: 0 workers', 'second: 0 workers']);
+    await m.dispose();
+    expect(b.diagnostics()).toEqual({ modules: 0, workers: 0, workerModules: 0, pinnedBytes: 0 });
   });
 
   it('the core op (always on the calling thread) matches tsBackend', async () => {
@@ -95,15 +113,32 @@ describe('ts-threads backend', () => {
   });
 });
 
-/** Runs an ES module in a fresh Node process (cwd: this package), with a hard time limit. */
-function runNode(code: string, timeoutMs = 15_000) {
-  const started = Date.now();
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: packageDir, encoding: 'utf8', timeout: timeoutMs });
-  return { ...r, ms: Date.now() - started, timedOut: r.error !== undefined || r.signal !== null };
+// Child processes: only a hang guard (5 minutes), never a limit a slow or loaded machine could reach;
+// no assertion on how long anything took.
+const HANG_GUARD_MS = 300_000;
+const coreUrl = pathToFileURL(createRequire(join(packageDir, 'package.json')).resolve('@mha/core')).href;
+const scripts = mkdtempSync(join(tmpdir(), 'mha-ts-threads-'));
+afterAll(() => rmSync(scripts, { recursive: true, force: true }));
+
+/**
+ * Runs an ES module in a fresh Node process (cwd: this package) with `flags` before it: as
+ * `node <flags> --input-type=module -e <code>` (`how: 'eval'`) or as a script file (`how: 'file'`).
+ */
+function runNode(code: string, flags: readonly string[] = [], how: 'eval' | 'file' = 'eval') {
+  let args: string[];
+  if (how === 'eval') {
+    args = [...flags, '--input-type=module', '-e', code];
+  } else {
+    const file = join(scripts, `child-${Math.random().toString(36).slice(2)}.mjs`);
+    writeFileSync(file, code);
+    args = [...flags, file];
+  }
+  const r = spawnSync(process.execPath, args, { cwd: packageDir, encoding: 'utf8', timeout: HANG_GUARD_MS });
+  return { ...r, timedOut: r.error !== undefined || r.signal !== null };
 }
 
 const childPrelude = `
-import { initWeights, randomTensor, resolveConfig } from '@mha/core';
+import { initWeights, randomTensor, resolveConfig } from ${JSON.stringify(coreUrl)};
 const built = await import(${JSON.stringify(builtUrl('index.js'))});
 const cfg = resolveConfig({ dIn: 32, heads: 4, headDim: 8, causal: true, qkvBias: true });
 const weights = initWeights(cfg, 1);
@@ -113,7 +148,7 @@ const want = bits((await (await built.tsBackend.createModule(cfg, weights)).forw
 `;
 
 describe('ts-threads in a fresh Node process', () => {
-  it('create, forward, dispose module and backend: the process exits by itself, promptly', () => {
+  it('create, forward, dispose module and backend: the process exits by itself', () => {
     const r = runNode(`${childPrelude}
 const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
 const m = await b.createModule(cfg, weights);
@@ -126,8 +161,7 @@ console.log(got === want ? 'identical' : 'DIFFERENT');
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('identical');
     expect(r.status).toBe(0);
-    expect(r.ms).toBeLessThan(5_000);
-  }, 20_000);
+  });
 
   it('nothing disposed: idle workers do not keep the process alive, busy ones do (top-level await completes)', () => {
     const r = runNode(`${childPrelude}
@@ -140,8 +174,7 @@ console.log(got === want ? 'identical' : 'DIFFERENT');
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('identical');
     expect(r.status).toBe(0); // 13 would mean the forward's promise was left unsettled at exit
-    expect(r.ms).toBeLessThan(5_000);
-  }, 20_000);
+  });
 
   it('without SharedArrayBuffer the package loads, reports 1 thread and why, and computes the same result', () => {
     const r = runNode(`
@@ -154,5 +187,93 @@ console.log(JSON.stringify({ name: b.name, threads: b.threads, reason: b.threads
 `);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ name: 'ts-threads', threads: 1, reason: expect.stringMatching(/SharedArrayBuffer is unavailable/), same: true });
-  }, 20_000);
+  });
+
+  // Flags people start Node with. Node refuses V8 and per-process flags in an explicit worker execArgv
+  // (ERR_WORKER_INVALID_EXEC_ARGV), while a worker inheriting them starts fine.
+  const commonFlags = ['--max-old-space-size=512', '--expose-gc', '--stack-size=2000', '--max-semi-space-size=16', '--title=mha-threads-test', '--enable-source-maps'];
+  for (const how of ['eval', 'file'] as const) {
+    it(`workers start under ${commonFlags.join(' ')} (main script from ${how === 'eval' ? '--input-type=module -e' : 'a file'}), and compute the same bits`, () => {
+      const r = runNode(
+        `${childPrelude}
+const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
+const m = await b.createModule(cfg, weights);
+const got = bits((await m.forward(x)).output.data);
+const d = b.diagnostics();
+await m.dispose();
+await b.dispose();
+console.log(JSON.stringify({ threads: b.threads, reason: b.threadsUnavailable ?? null, workers: d.workers, workerModules: d.workerModules, same: got === want }));
+`,
+        commonFlags,
+        how,
+      );
+      expect(r.timedOut, r.stderr).toBe(false);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ threads: 2, reason: null, workers: 1, workerModules: 1, same: true });
+      expect(r.status).toBe(0);
+    });
+  }
+
+  it('when the runtime refuses to start workers, forwards run on one thread (same bits) and threads / threadsUnavailable say so', () => {
+    const r = runNode(`
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+const threads = createRequire(import.meta.url)('node:worker_threads');
+threads.Worker = class { constructor() { throw new Error('this host allows no threads'); } };
+syncBuiltinESMExports();
+${childPrelude}
+const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
+const before = b.threads;
+const m = await b.createModule(cfg, weights);
+const got = bits((await m.forward(x)).output.data);
+console.log(JSON.stringify({ before, after: b.threads, reason: b.threadsUnavailable, workers: b.diagnostics().workers, same: got === want }));
+`);
+    expect(r.timedOut, r.stderr).toBe(false);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ before: 2, after: 1, reason: expect.stringMatching(/worker threads could not be started: this host allows no threads/), workers: 0, same: true });
+  });
+
+  it('modules dropped without dispose(): once garbage-collected, the workers release their weights (diagnostics go back)', () => {
+    const dropped = 12;
+    const r = runNode(
+      `${childPrelude}
+const big = resolveConfig({ dIn: 128, heads: 4, dOut: 128, causal: true, qkvBias: true });
+const bigWeights = initWeights(big, 3);
+const bigX = randomTensor([1, 16, 128], 4);
+const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
+const kept = await b.createModule(big, bigWeights);
+await kept.forward(bigX);
+const one = b.diagnostics();
+// In a function of its own, so no frame of the caller still holds the last module.
+async function useAndDrop() {
+  for (let i = 0; i < ${dropped}; i++) await (await b.createModule(big, bigWeights)).forward(bigX);
+}
+await useAndDrop();
+const during = b.diagnostics();
+// Collection and finalisation run when the engine decides: collect, yield, re-check, a bounded number of times.
+let rounds = 0;
+while (b.diagnostics().modules > 1 && rounds < 200) {
+  globalThis.gc();
+  await new Promise((r) => setTimeout(r, 0));
+  rounds++;
+}
+const after = b.diagnostics();
+await kept.dispose();
+const disposed = b.diagnostics();
+await b.dispose();
+console.log(JSON.stringify({ one, during, after, disposed, stopped: b.diagnostics() }));
+`,
+      ['--expose-gc'],
+    );
+    expect(r.timedOut, r.stderr).toBe(false);
+    expect(r.stderr).toBe('');
+    const d = JSON.parse(r.stdout) as Record<'one' | 'during' | 'after' | 'disposed' | 'stopped', { modules: number; workers: number; workerModules: number; pinnedBytes: number }>;
+    // Packed weights are float64: at least 8 bytes per weight of wq | wk | wv, wo and the biases.
+    const minBytes = 8 * (128 * 3 * 128 + 3 * 128 + 128 * 128 + 128);
+    expect(d.one).toEqual({ modules: 1, workers: 1, workerModules: 1, pinnedBytes: expect.any(Number) });
+    expect(d.one.pinnedBytes).toBeGreaterThanOrEqual(minBytes);
+    expect(d.during).toEqual({ modules: 1 + dropped, workers: 1, workerModules: 1 + dropped, pinnedBytes: (1 + dropped) * d.one.pinnedBytes });
+    expect(d.after).toEqual(d.one);
+    expect(d.disposed).toEqual({ modules: 0, workers: 1, workerModules: 0, pinnedBytes: 0 });
+    expect(d.stopped).toEqual({ modules: 0, workers: 0, workerModules: 0, pinnedBytes: 0 });
+  });
 });

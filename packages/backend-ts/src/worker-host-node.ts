@@ -17,7 +17,7 @@ const WORKER_THREADS = 'node:worker_threads';
 export async function nodeWorkerSpawner(entry: URL = new URL(NODE_WORKER_ENTRY, import.meta.url)): Promise<SpawnWorker> {
   const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_THREADS)) as typeof import('node:worker_threads');
   return (listener) => {
-    const worker = new Worker(entry, { execArgv: workerExecArgv(process.execArgv) });
+    const worker = startWorker(Worker, entry, process.execArgv);
     let stopping = false;
     worker.unref(); // idle until it is given work (see WorkerLink.setBusy)
     worker.on('message', (message: FromWorker) => listener.message(message));
@@ -38,11 +38,31 @@ export async function nodeWorkerSpawner(entry: URL = new URL(NODE_WORKER_ENTRY, 
 }
 
 /**
- * The parent's Node options for a worker, minus `--input-type`: it describes how the main script is
- * read (`node --input-type=module -e ...`) and Node refuses to start a worker that inherits it.
- * Everything else (loaders, `--conditions`, ...) is kept, as it may be needed to resolve `@mha/core`.
+ * Starts a worker with the parent's Node options where Node allows it. By default a worker inherits
+ * them all, V8 and per-process flags included (`--max-old-space-size`, `--expose-gc`, `--stack-size`,
+ * `--title`, ...); only `--input-type` (how the main script of `node --input-type=module -e ...` is
+ * read) makes an inheriting worker fail, so only then is an explicit list passed, without it. Node
+ * refuses an explicit list that holds a V8 or per-process flag (ERR_WORKER_INVALID_EXEC_ARGV): then
+ * the worker starts with none, which it does not need (its scripts are plain ES modules with relative
+ * imports).
  */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
+export function startWorker(Worker: typeof import('node:worker_threads').Worker, entry: URL, parentExecArgv: readonly string[]): import('node:worker_threads').Worker {
+  const execArgv = workerExecArgv(parentExecArgv);
+  if (execArgv === undefined) return new Worker(entry);
+  try {
+    return new Worker(entry, { execArgv });
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return new Worker(entry, { execArgv: [] });
+  }
+}
+
+/**
+ * The options to give a worker explicitly: `undefined` (inherit the parent's, Node's default) unless
+ * they hold `--input-type`, which Node refuses in a worker; then the parent's options without it.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] | undefined {
+  if (!execArgv.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='))) return undefined;
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]!;

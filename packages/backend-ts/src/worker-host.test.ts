@@ -30,11 +30,27 @@ describe('threadingSupport', () => {
   });
 });
 
-describe('workerExecArgv', () => {
-  it('drops --input-type (both forms), which Node refuses in a worker, and keeps everything else', async () => {
+describe('workerExecArgv / startWorker', () => {
+  it('inherits the parent options (undefined) unless they hold --input-type, which it then drops (both forms)', async () => {
     const { workerExecArgv } = await import('./worker-host-node.js');
     expect(workerExecArgv(['--input-type=module', '-e', 'x', '--conditions=dev'])).toEqual(['-e', 'x', '--conditions=dev']);
     expect(workerExecArgv(['--enable-source-maps', '--input-type', 'module', '--import', 'tsx'])).toEqual(['--enable-source-maps', '--import', 'tsx']);
-    expect(workerExecArgv([])).toEqual([]);
+    expect(workerExecArgv(['--max-old-space-size=512', '--expose-gc'])).toBeUndefined();
+    expect(workerExecArgv([])).toBeUndefined();
+  });
+
+  it('starts a worker when the parent had --input-type beside flags Node refuses in a worker execArgv', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { startWorker } = await import('./worker-host-node.js');
+    const entry = new URL('data:text/javascript,import { parentPort } from "node:worker_threads"; parentPort.postMessage(process.execArgv);');
+    for (const parent of [['--input-type=module', '--max-old-space-size=512', '--expose-gc'], ['--input-type', 'module', '--stack-size=2000', '--conditions=dev']]) {
+      const w = startWorker(Worker, entry, parent);
+      const argv = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      await w.terminate();
+      expect(argv, parent.join(' ')).toEqual([]);
+    }
   });
 });
