@@ -276,4 +276,44 @@ console.log(JSON.stringify({ one, during, after, disposed, stopped: b.diagnostic
     expect(d.disposed).toEqual({ modules: 0, workers: 1, workerModules: 0, pinnedBytes: 0 });
     expect(d.stopped).toEqual({ modules: 0, workers: 0, workerModules: 0, pinnedBytes: 0 });
   });
+
+  it('once the workers have dropped more than RECYCLE_BYTES of collected weights they are replaced, so the memory is really freed; kept modules go on', () => {
+    // 10 modules of ~8.4 MB of packed weights each: more than RECYCLE_BYTES (64 MiB) in all.
+    const r = runNode(
+      `${childPrelude}
+const { RECYCLE_BYTES } = await import(${JSON.stringify(builtUrl('worker-pool.js'))});
+const big = resolveConfig({ dIn: 512, heads: 8, dOut: 512 });
+const bigWeights = initWeights(big, 5);
+const bigX = randomTensor([1, 8, 512], 6);
+const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
+const kept = await b.createModule(cfg, weights);
+const first = bits((await kept.forward(x)).output.data);
+async function useAndDrop() {
+  for (let i = 0; i < 10; i++) await (await b.createModule(big, bigWeights)).forward(bigX);
+}
+await useAndDrop();
+const during = b.diagnostics();
+let rounds = 0;
+while ((b.diagnostics().modules > 1 || b.diagnostics().workers > 0) && rounds < 200) {
+  globalThis.gc();
+  await new Promise((r) => setTimeout(r, 0));
+  rounds++;
+}
+const after = b.diagnostics();
+const again = bits((await kept.forward(x)).output.data);
+const resumed = b.diagnostics();
+await b.dispose();
+console.log(JSON.stringify({ recycleBytes: RECYCLE_BYTES, during, after, resumed, same: first === want && again === want }));
+`,
+      ['--expose-gc'],
+    );
+    expect(r.timedOut, r.stderr).toBe(false);
+    expect(r.stderr).toBe('');
+    const d = JSON.parse(r.stdout) as { recycleBytes: number; during: Record<string, number>; after: Record<string, number>; resumed: Record<string, number>; same: boolean };
+    expect(d.during.modules).toBe(11);
+    expect(d.during.pinnedBytes).toBeGreaterThan(d.recycleBytes);
+    expect(d.after).toEqual({ modules: 1, workers: 0, workerModules: 0, pinnedBytes: 0 });
+    expect(d.resumed).toMatchObject({ modules: 1, workers: 1, workerModules: 1 });
+    expect(d.same).toBe(true);
+  });
 });

@@ -45,7 +45,17 @@ interface Generation {
   /** Settles when no job is in flight. */
   idle: Promise<void> | undefined;
   notifyIdle: (() => void) | undefined;
+  /** Bytes of weights its workers were told to drop (see {@link RECYCLE_BYTES}). */
+  releasedBytes: number;
 }
+
+/**
+ * A worker drops a module's weights by deleting its reference, but an idle worker allocates nothing,
+ * so its garbage collector may never run and the shared memory stays mapped. Once the workers of a
+ * generation have dropped this many bytes, and more than they still hold, they are replaced (when
+ * idle; the next forward starts fresh ones), which frees that memory for certain.
+ */
+export const RECYCLE_BYTES = 64 * 2 ** 20;
 
 /** What {@link WorkerPool.diagnostics} counts (the ts-threads backend's `diagnostics()`). */
 export interface PoolDiagnostics {
@@ -139,11 +149,21 @@ export class WorkerPool {
   /** Drops a module's weights from the workers that hold them (disposed, or garbage-collected). */
   forget(moduleId: number, owner?: object): void {
     if (owner !== undefined) this.#collected?.unregister(owner);
+    const bytes = this.#modules.get(moduleId) ?? 0;
     this.#modules.delete(moduleId);
-    for (const slot of this.#generation?.slots ?? []) {
-      if (slot.registered.delete(moduleId)) slot.link?.post({ kind: 'unregister', module: moduleId });
+    const g = this.#generation;
+    if (g === undefined) return;
+    let held = false;
+    for (const slot of g.slots) {
+      if (slot.registered.delete(moduleId)) {
+        slot.link?.post({ kind: 'unregister', module: moduleId });
+        held = true;
+      }
     }
+    if (held) g.releasedBytes += bytes;
+    if (g.releasedBytes >= RECYCLE_BYTES && g.releasedBytes > this.diagnostics().pinnedBytes) this.#retire(g);
   }
+
 
   /** Counters of live resources, see {@link PoolDiagnostics}. */
   diagnostics(): PoolDiagnostics {
@@ -165,23 +185,28 @@ export class WorkerPool {
    */
   async dispose(): Promise<void> {
     const g = this.#generation ?? (await this.#starting?.catch(() => undefined));
-    if (g !== undefined && g.stopped === undefined && !g.failed) {
-      if (this.#generation === g) {
-        this.#generation = undefined;
-        this.#starting = undefined;
-      }
-      g.retired = true;
-      g.stopped = this.#track(
-        (async () => {
-          await g.idle;
-          await this.#terminate(g);
-          // Unreachable while retired generations take no tasks; kept so a bug here can never hang a caller.
-          for (const s of g.slots) for (const job of s.jobs.values()) job.reject(new Error('ts-threads: the workers were stopped by dispose()'));
-        })(),
-      );
-    }
+    if (g !== undefined) this.#retire(g);
     while (this.#stopping.size > 0) await Promise.allSettled([...this.#stopping]);
   }
+
+  /** Takes `g` out of service: it takes no new tasks; its workers stop once the tasks in flight are done. */
+  #retire(g: Generation): void {
+    if (g.stopped !== undefined || g.failed) return;
+    if (this.#generation === g) {
+      this.#generation = undefined;
+      this.#starting = undefined;
+    }
+    g.retired = true;
+    g.stopped = this.#track(
+      (async () => {
+        await g.idle;
+        await this.#terminate(g);
+        // Unreachable while retired generations take no tasks; kept so a bug here can never hang a caller.
+        for (const s of g.slots) for (const job of s.jobs.values()) job.reject(new Error('ts-threads: the workers were stopped by dispose()'));
+      })(),
+    );
+  }
+
 
   /** Stops every worker of `g` (each once); settles when all have stopped. */
   #terminate(g: Generation): Promise<unknown> {
@@ -220,7 +245,7 @@ export class WorkerPool {
 
   async #spawn(): Promise<Generation> {
     const spawn = await this.loadSpawner();
-    const g: Generation = { slots: [], retired: false, failed: false, stopped: undefined, idle: undefined, notifyIdle: undefined };
+    const g: Generation = { slots: [], retired: false, failed: false, stopped: undefined, idle: undefined, notifyIdle: undefined, releasedBytes: 0 };
     try {
       for (let i = 0; i < this.size; i++) {
         const slot: Slot = { link: undefined, sync: new Int32Array(new SharedArrayBuffer(8)), registered: new Set(), jobs: new Map(), stopped: undefined };
