@@ -18,7 +18,7 @@ export interface ScoreOptions {
   readonly bias?: tf.Tensor4D | undefined;
   /** `softcap * tanh(s / softcap)` on the scaled scores, before the bias, when > 0. */
   readonly softcap: number;
-  /** A row may have every key masked: use the softmax that gives zeros there. */
+  /** The bias may mask every key of a row: use the softmax that gives zeros there (needs `bias`). */
   readonly mayHaveEmptyRows: boolean;
   readonly returnWeights: boolean;
 }
@@ -82,7 +82,7 @@ export function attendPerHead(p: HeadPieces, o: ScoreOptions): HeadsOutput {
         const s = tf.matMul(p.q[b * Hq + h]!, p.k[kv]!, false, !kTransposed);
         const biased = biasFor(b, h);
         const scores = biased === undefined ? softcapped(s, o.softcap) : tf.add(softcapped(s, o.softcap), biased);
-        const probs = rowSoftmax(scores, o.mayHaveEmptyRows) as tf.Tensor2D;
+        const probs = rowSoftmax(scores, o.mayHaveEmptyRows ? biased : undefined) as tf.Tensor2D;
         scoresShape = scores.shape;
         weightsShape = probs.shape;
         return o.returnWeights ? [tf.matMul(probs, p.v[kv]!), probs] : [tf.matMul(probs, p.v[kv]!)];
@@ -142,7 +142,7 @@ export function attendHeads(t: HeadTensors, o: ScoreOptions, layout: AttentionLa
     group === 1 ? x : (tf.gather(x, tf.tensor1d(Array.from({ length: Hq }, (_, h) => Math.floor(h / group)), 'int32'), 1) as tf.Tensor4D);
   const s = tf.matMul(t.q, expand(t.k), false, true);
   const scores = o.bias === undefined ? softcapped(s, o.softcap) : tf.add(softcapped(s, o.softcap), o.bias);
-  const probs = rowSoftmax(scores, o.mayHaveEmptyRows) as tf.Tensor4D;
+  const probs = rowSoftmax(scores, o.mayHaveEmptyRows ? o.bias : undefined) as tf.Tensor4D;
   const ctx = tf.matMul(probs, expand(t.v)) as tf.Tensor4D;
   return {
     scoresShape: scores.shape,
