@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defineBackend, type Capability, type MhaBackend, type Runtime } from '@mha/core';
 import { attentionOp } from './core-op.js';
+import { exclusive } from './exclusive.js';
 import { createModuleKernel } from './module-kernel.js';
 import { resolveTfjsBackendOptions, type ResolvedTfjsBackendOptions, type TfjsBackendName, type TfjsBackendOptions } from './options.js';
 
@@ -28,6 +29,8 @@ const RUNTIMES: Readonly<Record<TfjsBackendName, readonly Runtime[]>> = {
  * checks it is active before building tensors, so modules on different tfjs backends can be used side by
  * side (and concurrently) without computing on the wrong one. Code of yours that uses tfjs directly
  * should set its backend explicitly (`await tf.setBackend(...)`) after calling this package.
+ * `backend.dispose()` resolves once every forward and core op of this package started before it has
+ * finished and freed its tensors, however many times it is called at once (modules stay yours to dispose).
  *
  * @example
  * const backend = createTfjsBackend({ tfBackend: 'wasm' });
@@ -43,6 +46,9 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): TfjsBackend
     capabilities: CAPABILITIES,
     createKernel: (config, weights) => createModuleKernel(config, weights, tfjs),
     attention: attentionOp(tfjs),
+    // No backend-level tensors of ours to free; queued behind every call made before it (forwards,
+    // core ops), so once it resolves, for every caller of it, those have finished and freed theirs.
+    dispose: () => exclusive(async () => undefined),
     // Engine-wide count (tfjs keeps one engine per process), read without initialising any backend.
     diagnostics: () => ({ tensors: tf.engine().state.numTensors }),
   });

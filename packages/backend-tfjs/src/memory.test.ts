@@ -79,4 +79,22 @@ describe('diagnostics', () => {
     await m.dispose();
     expect(tfjsCpu.diagnostics().tensors).toBe(base);
   });
+
+  it('backend.dispose() twice at once: each resolves only after the calls started before it have finished and freed their tensors', async () => {
+    const { tfjsCpu } = await import('./index.js');
+    const cfg = resolveConfig({ dIn: 4, heads: 2, headDim: 2, causal: true });
+    const m = await tfjsCpu.createModule(cfg, initWeights(cfg, 2));
+    await m.forward(randomTensor([1, 3, 4], 1));
+    const withModule = tfjsCpu.diagnostics().tensors!;
+    const q = randomTensor([1, 2, 64, 8], 3);
+    const settled: string[] = [];
+    const op = tfjsCpu.attention(q, q, q, { causal: true, returnWeights: true }).then(() => settled.push('op'));
+    const forward = m.forward(randomTensor([1, 3, 4], 2)).then(() => settled.push('forward'));
+    const seen: string[] = [];
+    const done = (which: string) => () => seen.push(`${which}: ${settled.sort().join('+')}, ${tfjsCpu.diagnostics().tensors! - withModule} extra tensors`);
+    await Promise.all([tfjsCpu.dispose().then(done('first')), tfjsCpu.dispose().then(done('second'))]);
+    expect(seen.sort()).toEqual(['first: forward+op, 0 extra tensors', 'second: forward+op, 0 extra tensors']);
+    await Promise.all([op, forward]);
+    await m.dispose();
+  });
 });
