@@ -14,7 +14,7 @@ function runNode(script: string): { status: number | null; stdout: string; stder
     cwd: pkg,
     encoding: 'utf8',
     env: { ...process.env, MHA_DIST: pathToFileURL(dist).href, NODE_OPTIONS: '' },
-    timeout: 120_000,
+    timeout: 300_000, // a hang guard only (5 minutes): a loaded machine may be slow
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

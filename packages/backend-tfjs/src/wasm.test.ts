@@ -28,7 +28,7 @@ function runWithOptions(options: unknown): { status: number | null; stdout: stri
     cwd: pkg,
     encoding: 'utf8',
     env: { ...process.env, MHA_DIST: pathToFileURL(join(pkg, 'dist', 'index.js')).href, MHA_OPTIONS: JSON.stringify(options), NODE_OPTIONS: '' },
-    timeout: 120_000,
+    timeout: 300_000, // a hang guard only (5 minutes): a loaded machine may be slow
   });
   return { status: r.status, stdout: r.stdout.trim() };
 }

@@ -11,6 +11,8 @@ import { shapeByName } from './shapes.js';
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'mha-bench-smoke-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Kills a stuck child; below vitest's own 10-minute hang guard (vitest.config.ts), never a speed limit. */
+const HANG_GUARD_MS = 540_000;
 
 // A smoke test of the harness, not a benchmark: it checks the run completes and the JSON is well formed,
 // never how fast anything is.
@@ -19,7 +21,7 @@ describe('mha-bench CLI (smoke)', () => {
     expect(existsSync(CLI), `${CLI} missing: build the package first`).toBe(true);
     const json = join(dir, 'r.json');
     const md = join(dir, 'r.md');
-    const r = spawnSync(process.execPath, [CLI, '--shapes', 'book', '--only', 'ts', '--budget', '100', '--json', json, '--markdown-file', md], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [CLI, '--shapes', 'book', '--only', 'ts', '--budget', '100', '--json', json, '--markdown-file', md], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     expect(r.status, r.stderr).toBe(0);
     const results = parseResults(readFileSync(json, 'utf8'), json);
     expect(results.format).toBe(RESULTS_FORMAT);
@@ -39,17 +41,17 @@ describe('mha-bench CLI (smoke)', () => {
     expect(results.machine.versions['@mha/backend-ts']).toBeDefined();
     expect(r.stdout).toMatch(/book\s+ts\s/);
     expect(readFileSync(md, 'utf8')).toMatch(/^# Benchmarks/);
-  }, 150_000);
+  });
 
   it('compares a results file with itself: every ratio is 1', () => {
     const json = join(dir, 'r.json');
-    const r = spawnSync(process.execPath, [CLI, '--results', json, '--compare', json], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [CLI, '--results', json, '--compare', json], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/book\s+ts\s+\S+\s+\S+\s+1\.00x\s+same/);
   });
 
   it('rejects an unknown shape with a usage error', () => {
-    const r = spawnSync(process.execPath, [CLI, '--shapes', 'nope', '--list'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [CLI, '--shapes', 'nope', '--list'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown shape 'nope'/);
   });

@@ -44,8 +44,11 @@ export async function runChild(req: ChildRequest, timeoutMs: number): Promise<Ch
   }
 }
 
-/** The backend names a module offers (imported in a child, so a broken module cannot crash the run). */
-export async function listBackends(module: string, timeoutMs = 120_000): Promise<string[]> {
+/**
+ * The backend names a module offers (imported in a child, so a broken module cannot crash the run).
+ * `timeoutMs` only stops a hung import: loading a backend on a loaded machine can take minutes.
+ */
+export async function listBackends(module: string, timeoutMs = 600_000): Promise<string[]> {
   const r = await runChild({ kind: 'list', module }, timeoutMs);
   if (!r.ok) throw new Error(r.error);
   if (!('backends' in r)) throw new Error(`listing ${module} returned no backend list`);
