@@ -13,6 +13,11 @@ export interface DescribeOptions {
   readonly groups?: readonly Group[];
   /** Overrides of the backend's profile (tolerance, expectations). */
   readonly profile?: Partial<BackendProfile>;
+  /**
+   * Per-case vitest timeout in ms. Default 600,000 (10 minutes): only a hang guard, since a correct
+   * backend on a slow or loaded machine can take seconds on a large case (vitest's own default is 5 s).
+   */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -41,10 +46,14 @@ export function describeConformance(backend: MhaBackend | (() => MhaBackend), op
             it.skip(`${c.id} [skipped: ${skip}]`, () => {});
             continue;
           }
-          it(c.id, async () => {
-            const r = await runCase(c, b, profile);
-            expect(r.status, r.reason).toBe('pass');
-          });
+          it(
+            c.id,
+            async () => {
+              const r = await runCase(c, b, profile);
+              expect(r.status, r.reason).toBe('pass');
+            },
+            options.timeoutMs ?? 600_000,
+          );
         }
       });
     }

@@ -79,8 +79,8 @@ async function main() {
       await run('git', ['init', '-q', '-b', 'main'], { cwd: ws });
       await run('git', ['add', '-A'], { cwd: ws });
       await run('git', [...git, 'commit', '-q', '-m', 'snapshot for the release check'], { cwd: ws });
-      const offline = await run('pnpm', ['install', '--frozen-lockfile', '--offline'], { cwd: ws, env, allowFailure: true, timeoutMs: 300_000 });
-      if (offline.code !== 0) await run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], { cwd: ws, env, timeoutMs: 300_000 });
+      const offline = await run('pnpm', ['install', '--frozen-lockfile', '--offline'], { cwd: ws, env, allowFailure: true });
+      if (offline.code !== 0) await run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], { cwd: ws, env });
       return values.head ? `${files} files of HEAD` : `${files} files (tracked and untracked, not ignored)`;
     });
 
@@ -93,7 +93,7 @@ async function main() {
     }, { needs: ['copy the workspace'] });
 
     await steps.step('build', async () => {
-      await run('pnpm', ['run', 'build'], { cwd: ws, env, timeoutMs: 480_000 });
+      await run('pnpm', ['run', 'build'], { cwd: ws, env });
       return `${published.length} packages to publish`;
     }, { needs: ['changeset version (pending changesets)'] });
 
@@ -261,7 +261,7 @@ function versionTable(before, after) {
 /** `changeset publish` to the loopback registry; returns which name@version it added there. */
 async function publish(ws, pubEnv, url, packages) {
   const before = await latestVersions(url, packages);
-  await run('pnpm', ['exec', 'changeset', 'publish'], { cwd: ws, env: pubEnv, timeoutMs: 480_000 });
+  await run('pnpm', ['exec', 'changeset', 'publish'], { cwd: ws, env: pubEnv });
   const after = await latestVersions(url, packages);
   const added = packages.filter((p) => after.get(p.name) !== before.get(p.name)).map((p) => `${p.name}@${after.get(p.name)}`);
   return `${added.length} published: ${added.join(', ') || 'nothing'}`;
@@ -312,7 +312,7 @@ async function releaseCoreBump(ws, pubEnv, url, type) {
       if (v !== undefined && v !== core) throw new Error(`${name} is ${v} but is in a fixed group with ${CORE}@${core}`);
     }
   }
-  if (type === 'minor') await run('pnpm', ['run', 'build'], { cwd: ws, env: pubEnv, timeoutMs: 480_000 });
+  if (type === 'minor') await run('pnpm', ['run', 'build'], { cwd: ws, env: pubEnv });
   const published = await publish(ws, pubEnv, url, after);
   const problems = await registryProblems(url, after);
   if (problems.length > 0) throw new Error(problems.join('\n'));

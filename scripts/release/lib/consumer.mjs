@@ -73,8 +73,8 @@ export async function createConsumer(dir, registryUrl) {
  */
 export async function installPackages(dir, registryUrl, specs, { tools = true } = {}) {
   const env = cleanEnv();
-  await run('npm', ['install', '--save-exact', ...specs], { cwd: dir, env, timeoutMs: 480_000 });
-  if (tools) await run('npm', ['install', '--save-dev', ...CONSUMER_TOOLS], { cwd: dir, env, timeoutMs: 480_000 });
+  await run('npm', ['install', '--save-exact', ...specs], { cwd: dir, env });
+  if (tools) await run('npm', ['install', '--save-dev', ...CONSUMER_TOOLS], { cwd: dir, env });
   await run('npm', ['ls', '--all'], { cwd: dir, env });
   const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
   const problems = [];
@@ -194,7 +194,7 @@ export async function runVitestAdapter(dir, backendPackage, exportKey) {
     `import { describeConformance } from '@mha/conformance/vitest';\nimport { ${exportKey} } from '${backendPackage}';\n\ndescribeConformance(${exportKey});\n`,
   );
   const vitest = join(dir, 'node_modules', 'vitest', 'vitest.mjs');
-  const { output } = await run(process.execPath, [vitest, 'run', 'conformance.test.mjs'], { cwd: dir, env: cleanEnv({ CI: 'true' }), timeoutMs: 300_000 });
+  const { output } = await run(process.execPath, [vitest, 'run', 'conformance.test.mjs'], { cwd: dir, env: cleanEnv({ CI: 'true' }) });
   const summary = /Tests\s+(.*\(\d+\))/.exec(output.replace(/\x1b\[[0-9;]*m/g, ''));
   return summary ? summary[1].trim() : 'passed';
 }
@@ -204,7 +204,7 @@ export async function runVitestAdapter(dir, backendPackage, exportKey) {
  * @returns {Promise<{ code: number | null, totals: string }>}
  */
 export async function runConformance(dir, backendPackage) {
-  const { code, output } = await run('npx', ['--no-install', 'mha-conformance', '--backend', backendPackage], { cwd: dir, env: cleanEnv(), allowFailure: true, timeoutMs: 300_000 });
+  const { code, output } = await run('npx', ['--no-install', 'mha-conformance', '--backend', backendPackage], { cwd: dir, env: cleanEnv(), allowFailure: true });
   const totals = /^conformance: (.+)$/m.exec(output)?.[1] ?? '(no totals line)';
   return { code, totals, output };
 }

@@ -30,7 +30,8 @@ export class CommandError extends Error {
  * @returns {Promise<{ code: number | null, stdout: string, output: string }>}
  */
 export function run(cmd, args, opts = {}) {
-  const { cwd, env, timeoutMs = 300_000, allowFailure = false, echo = false } = opts;
+  // The default time limit is a hang guard only (30 minutes): installs and builds on a loaded machine can take many minutes.
+  const { cwd, env, timeoutMs = 30 * 60_000, allowFailure = false, echo = false } = opts;
   const shown = [cmd, ...args].join(' ');
   log(`\n$ ${shown}${cwd ? `   (in ${cwd})` : ''}`);
   return new Promise((resolve, reject) => {
