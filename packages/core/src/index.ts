@@ -61,3 +61,4 @@ export { causalVisibleKeys } from './reference/causal-mask.js';
 export { splitHeads, mergeHeads } from './reference/split-heads.js';
 export { linear64 } from './reference/linear.js';
 export { detectRuntime } from './runtime.js';
+export { inputTensor, attentionArgs, attentionResult, kernelResult, delegateKernel } from './delegate.js';
