@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MhaError, MhaErrorCode } from '@mha/core';
@@ -14,13 +14,41 @@ export function builtinFixturesDir(): string {
   return found;
 }
 
-/** Reads and parses one fixture file; malformed files raise an MhaError naming the file. */
+/** Larger than any fixture we ship by far; a cap so a mistaken path cannot exhaust memory. */
+const MAX_FIXTURE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads a regular file as UTF-8 text, refusing anything else (a FIFO would block forever, a device
+ * would never end). Opened non-blocking and checked with fstat on the open descriptor, so the check
+ * and the read see the same file. Errors never contain the file's bytes.
+ */
+export function readRegularFile(path: string, maxBytes = MAX_FIXTURE_BYTES): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not a regular file');
+    if (st.size > maxBytes) throw new MhaError(MhaErrorCode.InvalidType, path, st.size, `larger than ${maxBytes} bytes`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads and parses one fixture file; malformed files raise an MhaError naming the file (never quoting it). */
 export function loadFixtureFile(path: string): Fixture {
+  const text = readRegularFile(path);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `not a readable JSON fixture: ${(e as Error).message}`);
+    // V8's message quotes the start of the text; a mistaken path (a symlink to a secret) must not leak it.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `not valid JSON${at ? ` (at character ${at})` : ''}`);
   }
   return parseFixture(json, path);
 }

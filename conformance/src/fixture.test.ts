@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMhaError } from '@mha/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeBase64, decodeTensor, parseFixture } from './fixture.js';
-import { builtinFixturesDir, loadFixtureFile } from './fixture-files.js';
+import { builtinFixturesDir, loadFixtureDir, loadFixtureFile } from './fixture-files.js';
+import { builtinOnnxPeerDir, loadOnnxPeerCase } from './onnx-peer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mha-fixture-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -56,5 +58,178 @@ describe('fixture decoding', () => {
     const path = join(tmp, 'broken.json');
     writeFileSync(path, '{"format": "mha-fixture/1", "id": ');
     expect(errorOf(() => loadFixtureFile(path))).toEqual({ code: 'MHA_INVALID_TYPE', field: path });
+  });
+});
+
+describe('fixture files from an untrusted directory (issue 12, item 20)', () => {
+  const write = (name: string, o: unknown) => {
+    const path = join(tmp, name);
+    writeFileSync(path, typeof o === 'string' ? o : JSON.stringify(o));
+    return path;
+  };
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      if (isMhaError(e)) return e.message;
+      throw e;
+    }
+    throw new Error('no error');
+  };
+  it.each([
+    ['inputs', (o: Record<string, any>) => (o.inputs = null), /inputs$/],
+    ['expected', (o: Record<string, any>) => (o.expected = null), /expected$/],
+    ['weights', (o: Record<string, any>) => (o.weights = null), /weights$/],
+    ['config', (o: Record<string, any>) => (o.config = null), /config$/],
+    ['inputs.x', (o: Record<string, any>) => (o.inputs.x = null), /inputs\.x$/],
+    ['whole file', (o: Record<string, any>) => Object.keys(o).forEach((k) => delete o[k]), /null-file\.json$/],
+  ])('%s = null is a typed error naming the file and the field', (what, mutate, field) => {
+    const o = good();
+    mutate(o);
+    const path = write('null-file.json', Object.keys(o).length === 0 ? 'null' : o);
+    const e = errorOf(() => loadFixtureFile(path));
+    expect(e.code, what).toBe('MHA_INVALID_TYPE');
+    expect(e.field).toMatch(field);
+    expect(messageOf(() => loadFixtureFile(path))).toContain(path);
+  });
+  it('a null options object of an attention fixture names the file', () => {
+    const o = JSON.parse(readFileSync(join(builtinFixturesDir(), 'attention-causal.json'), 'utf8')) as Record<string, unknown>;
+    o.options = null;
+    const path = write('null-options.json', o);
+    expect(errorOf(() => loadFixtureFile(path))).toEqual({ code: 'MHA_INVALID_TYPE', field: `${path}(attention-causal).options` });
+  });
+  it('errors raised by core while converting still name the file', () => {
+    const o = good();
+    o.config.heads = 1.5;
+    const path = write('bad-heads.json', o);
+    expect(messageOf(() => loadFixtureFile(path))).toContain(path);
+  });
+  it('a FIFO named *.json is refused as not a regular file instead of blocking forever', () => {
+    const dir = mkdtempSync(join(tmp, 'fifo-'));
+    const fifo = join(dir, 'pipe.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A writer of a valid fixture, so that a regression (a blocking read) ends in a wrong result, not a hang.
+    const text = readFileSync(join(builtinFixturesDir(), 'book-mha-ch03.json'), 'utf8');
+    const writer = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(fifo)}, ${JSON.stringify(text)})`], { stdio: 'ignore' });
+    try {
+      let error: unknown;
+      try {
+        loadFixtureDir(dir);
+      } catch (e) {
+        error = e;
+      }
+      expect(isMhaError(error) && { code: error.code, field: error.field, fifo: /not a regular file/.test(error.message) }).toEqual({ code: 'MHA_INVALID_TYPE', field: fifo, fifo: true });
+    } finally {
+      writer.kill();
+    }
+  });
+  it('a directory named *.json is refused too', () => {
+    const dir = mkdtempSync(join(tmp, 'dir-'));
+    mkdirSync(join(dir, 'sub.json'));
+    expect(messageOf(() => loadFixtureDir(dir))).toMatch(/not a regular file/);
+  });
+  it('a symlink to a non-fixture file fails without echoing its bytes', () => {
+    const secret = write('secret.txt', 'root:x:0:0:TOPSECRET-VALUE\n');
+    const link = join(mkdtempSync(join(tmp, 'link-')), 'case.json');
+    symlinkSync(secret, link);
+    const message = messageOf(() => loadFixtureFile(link));
+    expect(message).toContain(link);
+    expect(message).not.toMatch(/root|TOPSECRET/);
+    // Valid JSON that is not a fixture: the offending value is described, not quoted.
+    const other = write('other.json', { format: 'TOPSECRET-VALUE-THAT-IS-LONGER-THAN-FORTY-CHARACTERS-XXXXXXXX' });
+    expect(messageOf(() => loadFixtureFile(other))).not.toMatch(/TOPSECRET/);
+  });
+  it('a symlink to a real fixture is followed', () => {
+    const link = join(mkdtempSync(join(tmp, 'good-link-')), 'book.json');
+    symlinkSync(join(builtinFixturesDir(), 'book-mha-ch03.json'), link);
+    expect(loadFixtureFile(link).id).toBe('book-mha-ch03');
+  });
+  it.each([
+    ['an ANSI escape', '\u001b[31mred'],
+    ['a path', '../../etc/passwd'],
+    ['a newline', 'a\nFAIL'],
+    ['an empty id', ''],
+    ['a number', 7],
+  ])('an id with %s is refused (ids are printed in reports)', (_what, id) => {
+    const o = good();
+    o.id = id;
+    const e = errorOf(() => parseFixture(o, 'case.json'));
+    expect(e).toEqual({ code: 'MHA_INVALID_TYPE', field: 'case.json.id' });
+    expect(messageOf(() => parseFixture(o, 'case.json'))).not.toContain('\u001b');
+  });
+  it('a description with control characters is refused', () => {
+    const o = good();
+    o.description = 'ok \u001b]0;title\u0007';
+    expect(errorOf(() => parseFixture(o, 'case.json'))).toEqual({ code: 'MHA_INVALID_TYPE', field: 'case.json(book-mha-ch03).description' });
+  });
+  it('a __proto__ weight key is refused, not silently dropped', () => {
+    const o = good();
+    const text = JSON.stringify(o).replace('"weights":{', `"weights":{"__proto__":${JSON.stringify(o.weights['W_query.weight'])},`);
+    expect(Object.keys((JSON.parse(text) as Record<string, any>).weights)).toContain('__proto__');
+    const path = write('proto.json', text);
+    const e = errorOf(() => loadFixtureFile(path));
+    expect(e.code).toBe('MHA_INVALID_TYPE');
+    expect(e.field).toMatch(/weights\.__proto__$/);
+  });
+  it.each([
+    ['top level', (o: Record<string, any>) => (o.extra = 1), /\.extra$/],
+    ['top level __proto__', (o: Record<string, any>) => Object.defineProperty(o, '__proto__', { value: {}, enumerable: true }), /\.__proto__$/],
+    ['inputs', (o: Record<string, any>) => (o.inputs.y = o.inputs.x), /inputs\.y$/],
+    ['expected', (o: Record<string, any>) => (o.expected.weights = o.expected.output), /expected\.weights$/],
+    ['a tensor', (o: Record<string, any>) => (o.inputs.x.byteOrder = 'big'), /inputs\.x\.byteOrder$/],
+  ])('an unknown key in %s is refused', (_where, mutate, field) => {
+    const o = good();
+    mutate(o);
+    const e = errorOf(() => parseFixture(JSON.parse(JSON.stringify(o)), 'case.json'));
+    expect(e.code).toBe('MHA_INVALID_TYPE');
+    expect(e.field).toMatch(field);
+  });
+  it('every built-in fixture still parses', () => {
+    expect(loadFixtureDir(builtinFixturesDir()).length).toBeGreaterThan(20);
+  });
+});
+
+describe('ONNX peer case loader', () => {
+  const copyCase = (name: string) => {
+    const dir = join(mkdtempSync(join(tmp, 'peer-')), name);
+    cpSync(join(builtinOnnxPeerDir(), name), dir, { recursive: true });
+    return dir;
+  };
+  const patchModel = (dir: string, from: string, to: string) => {
+    const path = join(dir, 'model.onnx');
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf(Buffer.from(from));
+    expect(at, `${from} in model.onnx`).toBeGreaterThan(0);
+    Buffer.from(to).copy(bytes, at);
+    writeFileSync(path, bytes);
+  };
+  it('a 3D case loads with its head counts', () => {
+    const c = loadOnnxPeerCase(copyCase('test_attention_3d'));
+    expect(c.q.shape.length).toBe(4);
+    expect(c.q.data.every((x) => Number.isFinite(x))).toBe(true);
+  });
+  it('a 3D case without q_num_heads is a typed error naming the file and the attribute (not NaN-sized tensors)', () => {
+    const dir = copyCase('test_attention_3d');
+    patchModel(dir, 'q_num_heads', 'x_num_heads');
+    const e = errorOf(() => loadOnnxPeerCase(dir));
+    expect(e.code).toBe('MHA_INVALID_TYPE');
+    expect(e.field).toBe('test_attention_3d/model.onnx: attribute q_num_heads');
+  });
+  it('a 3D case without kv_num_heads is refused the same way', () => {
+    const dir = copyCase('test_attention_3d');
+    patchModel(dir, 'kv_num_heads', 'kx_num_heads');
+    expect(errorOf(() => loadOnnxPeerCase(dir)).field).toBe('test_attention_3d/model.onnx: attribute kv_num_heads');
+  });
+  it('a data file that is a FIFO is refused', () => {
+    const dir = copyCase('test_attention_4d');
+    const pb = join(dir, 'test_data_set_0', 'input_0.pb');
+    rmSync(pb);
+    expect(spawnSync('mkfifo', [pb]).status).toBe(0);
+    const writer = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(pb)}, '')`], { stdio: 'ignore' });
+    try {
+      expect(errorOf(() => loadOnnxPeerCase(dir))).toEqual({ code: 'MHA_INVALID_TYPE', field: pb });
+    } finally {
+      writer.kill();
+    }
   });
 });

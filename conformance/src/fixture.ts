@@ -1,8 +1,10 @@
 import {
   fromTorchStateDict,
+  isMhaError,
   MhaError,
   MhaErrorCode,
   resolveConfig,
+  type MhaConfig,
   type MhaWeights,
   type ResolvedMhaConfig,
   type Tensor,
@@ -75,13 +77,12 @@ export function decodeBase64(s: string, field = 'data'): Uint8Array {
 
 /** Decodes a fixture tensor, checking dtype and that the byte length matches the shape. */
 export function decodeTensor(t: unknown, field: string): Tensor {
-  if (typeof t !== 'object' || t === null) throw new MhaError(MhaErrorCode.InvalidType, field, t, 'expected {shape, dtype, data}');
-  const { shape, dtype, data } = t as Partial<FixtureTensorJSON>;
-  if (dtype !== 'float32') throw new MhaError(MhaErrorCode.InvalidType, `${field}.dtype`, dtype, "only 'float32' is defined");
+  const { shape, dtype, data } = asObject(t, field, ['shape', 'dtype', 'data']) as Partial<FixtureTensorJSON>;
+  if (dtype !== 'float32') throw new MhaError(MhaErrorCode.InvalidType, `${field}.dtype`, shown(dtype), "only 'float32' is defined");
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new MhaError(MhaErrorCode.InvalidShape, `${field}.shape`, shape, 'expected non-negative integers');
+    throw new MhaError(MhaErrorCode.InvalidShape, `${field}.shape`, Array.isArray(shape) && shape.length <= 8 ? shape.map(shown) : shown(shape), 'expected non-negative integers');
   }
-  if (typeof data !== 'string') throw new MhaError(MhaErrorCode.InvalidType, `${field}.data`, data, 'expected a base64 string');
+  if (typeof data !== 'string') throw new MhaError(MhaErrorCode.InvalidType, `${field}.data`, shown(data), 'expected a base64 string');
   const bytes = decodeBase64(data, `${field}.data`);
   const n = shape.reduce((a, b) => a * b, 1);
   if (bytes.length !== n * 4) throw new MhaError(MhaErrorCode.ShapeMismatch, `${field}.data`, bytes.length, `expected ${n * 4} bytes for shape [${shape.join(',')}]`);
@@ -91,35 +92,89 @@ export function decodeTensor(t: unknown, field: string): Tensor {
   return { data: f, shape };
 }
 
-function field<T>(obj: Record<string, unknown>, key: string, where: string): T {
-  if (!(key in obj)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.${key}`, undefined, 'missing field');
-  return obj[key] as T;
+/** Ids name test cases and are printed in reports: a safe charset keeps terminal escapes and paths out. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._+=,-]{0,127}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+const MODULE_KEYS = ['format', 'id', 'kind', 'description', 'oracle', 'source', 'seed', 'config', 'weightLayout', 'weights', 'inputs', 'expected'];
+const ATTENTION_KEYS = ['format', 'id', 'kind', 'description', 'oracle', 'source', 'seed', 'config', 'inputs', 'options', 'expected'];
+
+/** A short, printable stand-in for a value read from a file, so errors never echo a file's bytes. */
+function shown(v: unknown): unknown {
+  if (typeof v === 'string') return v.length > 40 || CONTROL.test(v) ? `a string of ${v.length} characters` : v;
+  if (v === null || typeof v !== 'object') return v;
+  return Array.isArray(v) ? 'an array' : 'an object';
+}
+
+/** `o[key]` as a JSON object (not null, not an array) whose own keys are all in `allowed`. */
+function objectAt(o: Record<string, unknown>, key: string, where: string, allowed?: readonly string[]): Record<string, unknown> {
+  if (!Object.prototype.hasOwnProperty.call(o, key)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.${key}`, undefined, 'missing field');
+  return asObject(o[key], `${where}.${key}`, allowed);
+}
+
+function asObject(v: unknown, where: string, allowed?: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MhaError(MhaErrorCode.InvalidType, where, shown(v), 'expected a JSON object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    // JSON.parse makes "__proto__" an own key; assigning it elsewhere would silently drop it.
+    if (k === '__proto__' || (allowed && !allowed.includes(k))) throw new MhaError(MhaErrorCode.InvalidType, `${where}.${shown(k)}`, undefined, allowed ? `unknown key (expected ${allowed.join(', ')})` : 'reserved key');
+  }
+  return o;
+}
+
+/** An optional string field without control characters (they would reach terminals via reports). */
+function textAt(o: Record<string, unknown>, key: string, where: string, fallback: string): string {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || CONTROL.test(v)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.${key}`, shown(v), 'expected a string without control characters');
+  return v;
 }
 
 /**
  * Parses one fixture object (already JSON-decoded). Module weights are converted from the stored
- * PyTorch state_dict with core's converters, so every golden case also exercises them.
+ * PyTorch state_dict with core's converters, so every golden case also exercises them. Every error is
+ * an {@link MhaError} whose message names `source`; unknown keys (including `__proto__`) are refused.
  */
 export function parseFixture(json: unknown, source = 'fixture'): Fixture {
-  if (typeof json !== 'object' || json === null) throw new MhaError(MhaErrorCode.InvalidType, source, json, 'expected a JSON object');
-  const o = json as Record<string, unknown>;
-  if (o.format !== 'mha-fixture/1') throw new MhaError(MhaErrorCode.InvalidType, `${source}.format`, o.format, "expected 'mha-fixture/1'");
-  const id = field<string>(o, 'id', source);
+  try {
+    return parseFixtureObject(json, source);
+  } catch (e) {
+    if (isMhaError(e) && e.message.includes(source)) throw e;
+    // Errors raised by core's converters name the field but not the file.
+    if (isMhaError(e)) throw new MhaError(e.code, e.field, e.value, `in ${source}: ${e.message.slice(e.message.indexOf(': ') + 2)}`);
+    throw new MhaError(MhaErrorCode.InvalidType, source, undefined, `malformed fixture: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function parseFixtureObject(json: unknown, source: string): Fixture {
+  const o = asObject(json, source);
+  if (o.format !== 'mha-fixture/1') throw new MhaError(MhaErrorCode.InvalidType, `${source}.format`, shown(o.format), "expected 'mha-fixture/1'");
+  const id = o.id;
+  if (typeof id !== 'string' || !SAFE_ID.test(id)) throw new MhaError(MhaErrorCode.InvalidType, `${source}.id`, shown(id), `expected an id matching ${SAFE_ID}`);
   const where = `${source}(${id})`;
-  const inputs = field<Record<string, unknown>>(o, 'inputs', where);
-  const expected = field<Record<string, unknown>>(o, 'expected', where);
+  if (o.kind !== 'module' && o.kind !== 'attention') throw new MhaError(MhaErrorCode.InvalidType, `${where}.kind`, shown(o.kind), "expected 'module' or 'attention'");
+  asObject(o, where, o.kind === 'module' ? MODULE_KEYS : ATTENTION_KEYS);
+  if (o.seed !== undefined && o.seed !== null && typeof o.seed !== 'number') throw new MhaError(MhaErrorCode.InvalidType, `${where}.seed`, shown(o.seed), 'expected a number');
   const common = {
     id,
-    description: String(o.description ?? ''),
-    oracle: String(o.oracle ?? 'unknown'),
+    description: textAt(o, 'description', where, ''),
+    oracle: textAt(o, 'oracle', where, 'unknown'),
     seed: typeof o.seed === 'number' ? o.seed : undefined,
   };
+  textAt(o, 'source', where, '');
+  const expected = objectAt(o, 'expected', where, ['output', 'attentionWeights']);
+  const output = decodeTensor(expected.output, `${where}.expected.output`);
+  const extraWeights = expected.attentionWeights === undefined ? undefined : decodeTensor(expected.attentionWeights, `${where}.expected.attentionWeights`);
   if (o.kind === 'module') {
-    const config = resolveConfig(field(o, 'config', where));
-    const layout = field<TorchLayout>(o, 'weightLayout', where);
-    const raw = field<Record<string, unknown>>(o, 'weights', where);
-    const sd: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(raw)) sd[k] = decodeTensor(v, `${where}.weights.${k}`);
+    const inputs = objectAt(o, 'inputs', where, ['x']);
+    const config = resolveConfig(objectAt(o, 'config', where) as unknown as MhaConfig);
+    if (typeof o.weightLayout !== 'string') throw new MhaError(MhaErrorCode.InvalidType, `${where}.weightLayout`, shown(o.weightLayout), 'expected a layout name');
+    const layout = o.weightLayout as TorchLayout;
+    const raw = objectAt(o, 'weights', where);
+    // A null-prototype record: every key stays an own key, none can reach Object.prototype.
+    const sd = Object.create(null) as Record<string, Tensor>;
+    for (const k of Object.keys(raw)) sd[k] = decodeTensor(raw[k], `${where}.weights.${shown(k)}`);
     return {
       kind: 'module',
       ...common,
@@ -127,29 +182,22 @@ export function parseFixture(json: unknown, source = 'fixture'): Fixture {
       layout,
       weights: fromTorchStateDict(layout, config, sd),
       x: decodeTensor(inputs.x, `${where}.inputs.x`),
-      expected: {
-        output: decodeTensor(expected.output, `${where}.expected.output`),
-        attentionWeights: expected.attentionWeights === undefined ? undefined : decodeTensor(expected.attentionWeights, `${where}.expected.attentionWeights`),
-      },
+      expected: { output, attentionWeights: extraWeights },
     };
   }
-  if (o.kind === 'attention') {
-    const options = field<{ causal?: unknown; scale?: unknown }>(o, 'options', where);
-    if (typeof options.causal !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, `${where}.options.causal`, options.causal, 'expected a boolean');
-    const scale = options.scale ?? null;
-    if (scale !== null && typeof scale !== 'number') throw new MhaError(MhaErrorCode.InvalidType, `${where}.options.scale`, scale, 'expected a number or null');
-    return {
-      kind: 'attention',
-      ...common,
-      q: decodeTensor(inputs.q, `${where}.inputs.q`),
-      k: decodeTensor(inputs.k, `${where}.inputs.k`),
-      v: decodeTensor(inputs.v, `${where}.inputs.v`),
-      options: { causal: options.causal, scale },
-      expected: {
-        output: decodeTensor(expected.output, `${where}.expected.output`),
-        weights: expected.attentionWeights === undefined ? undefined : decodeTensor(expected.attentionWeights, `${where}.expected.attentionWeights`),
-      },
-    };
-  }
-  throw new MhaError(MhaErrorCode.InvalidType, `${where}.kind`, o.kind, "expected 'module' or 'attention'");
+  const inputs = objectAt(o, 'inputs', where, ['q', 'k', 'v']);
+  if (o.config !== undefined) objectAt(o, 'config', where);
+  const options = objectAt(o, 'options', where, ['causal', 'scale']);
+  if (typeof options.causal !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, `${where}.options.causal`, shown(options.causal), 'expected a boolean');
+  const scale = options.scale ?? null;
+  if (scale !== null && typeof scale !== 'number') throw new MhaError(MhaErrorCode.InvalidType, `${where}.options.scale`, shown(scale), 'expected a number or null');
+  return {
+    kind: 'attention',
+    ...common,
+    q: decodeTensor(inputs.q, `${where}.inputs.q`),
+    k: decodeTensor(inputs.k, `${where}.inputs.k`),
+    v: decodeTensor(inputs.v, `${where}.inputs.v`),
+    options: { causal: options.causal, scale },
+    expected: { output, weights: extraWeights },
+  };
 }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
@@ -40,7 +40,7 @@ function toF32(t: OnnxTensor): Float32Array {
   throw new MhaError(MhaErrorCode.InvalidType, t.name, t.type, 'expected a float tensor');
 }
 
-/** `[B, S, H*d]` -> `[B, H, S, d]`. */
+/** `[B, S, H*d]` -> `[B, H, S, d]`; `heads` was checked to divide `H*d`. */
 function to4d(data: Float32Array, dims: number[], heads: number): Tensor {
   const [B, S, W] = dims as [number, number, number];
   const d = W / heads;
@@ -49,17 +49,33 @@ function to4d(data: Float32Array, dims: number[], heads: number): Tensor {
   return { data: out, shape: [B, heads, S, d] };
 }
 
+/** A regular file's bytes (FIFOs and devices refused), with the path in the error. */
+function readBinary(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not a regular file');
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads one case directory (model.onnx + test_data_set_0). */
 export function loadOnnxPeerCase(dir: string): OnnxPeerCase {
   const name = dir.split(/[\\/]/).pop()!;
-  const model = readModel(readFileSync(join(dir, 'model.onnx')));
+  const model = readModel(readBinary(join(dir, 'model.onnx')));
   const node = model.graph.nodes[0];
   if (!node || node.opType !== 'Attention' || model.graph.nodes.length !== 1) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx`, node?.opType, 'expected one Attention node');
   const data = join(dir, 'test_data_set_0');
   const byName = new Map<string, OnnxTensor>();
-  model.graph.inputs.forEach((vi, i) => byName.set(vi.name, readTensorProto(readFileSync(join(data, `input_${i}.pb`)))));
+  model.graph.inputs.forEach((vi, i) => byName.set(vi.name, readTensorProto(readBinary(join(data, `input_${i}.pb`)))));
   const outputs = new Map<string, OnnxTensor>();
-  model.graph.outputs.forEach((vi, i) => outputs.set(vi.name, readTensorProto(readFileSync(join(data, `output_${i}.pb`)))));
+  model.graph.outputs.forEach((vi, i) => outputs.set(vi.name, readTensorProto(readBinary(join(data, `output_${i}.pb`)))));
   // Tensors are matched to node slots by name: optional slots may be empty strings.
   const slot = (i: number) => (node.inputs[i] ? byName.get(node.inputs[i]!) : undefined);
   const outSlot = (i: number) => (node.outputs[i] ? outputs.get(node.outputs[i]!) : undefined);
@@ -67,9 +83,16 @@ export function loadOnnxPeerCase(dir: string): OnnxPeerCase {
     const a = node.attributes[key];
     return a && (a.kind === 'int' || a.kind === 'float') ? a.value : fallback;
   };
-  const Q = slot(0)!;
-  const K = slot(1)!;
-  const V = slot(2)!;
+  const required = (i: number, what: string) => {
+    const t = slot(i);
+    if (!t) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: Attention input ${i} (${what})`, node.inputs[i], 'missing');
+    return t;
+  };
+  const Q = required(0, 'Q');
+  const K = required(1, 'K');
+  const V = required(2, 'V');
+  const Y = outSlot(0);
+  if (!Y) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: Attention output 0 (Y)`, node.outputs[0], 'missing');
   const mask = slot(3);
   const half = Q.type === 'float16';
   let unsupported: string | undefined;
@@ -80,12 +103,23 @@ export function loadOnnxPeerCase(dir: string): OnnxPeerCase {
   if (!unsupported && qk && mode !== 3) unsupported = `compares qk_matmul_output mode ${mode} (scores before softmax), which the contract does not expose`;
 
   const is3d = Q.dims.length === 3;
-  const qHeads = attr('q_num_heads', 0);
-  const kvHeads = attr('kv_num_heads', 0);
+  for (const [t, what] of [[Q, 'Q'], [K, 'K'], [V, 'V'], [Y, 'Y']] as const) {
+    if (t.dims.length !== Q.dims.length || (t.dims.length !== 3 && t.dims.length !== 4)) throw new MhaError(MhaErrorCode.InvalidShape, `${name}: ${what}.dims`, t.dims, `expected rank ${is3d ? 3 : 4} like Q (rank 3 or 4)`);
+  }
+  // 3D inputs carry heads in attributes; without them the head split is undefined (0 would give NaN sizes).
+  const headsAttr = (key: string, width: number) => {
+    if (!is3d) return 0;
+    const a = node.attributes[key];
+    if (!a || a.kind !== 'int') throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: attribute ${key}`, a?.kind, 'a 3D Attention node needs it as an int');
+    if (!Number.isSafeInteger(a.value) || a.value < 1 || width % a.value !== 0) throw new MhaError(MhaErrorCode.InvalidShape, `${name}/model.onnx: attribute ${key}`, a.value, `must be a positive divisor of the hidden size ${width}`);
+    return a.value;
+  };
+  const qHeads = headsAttr('q_num_heads', Q.dims[2]!);
+  const kvHeads = headsAttr('kv_num_heads', K.dims[2]!);
+  if (is3d && V.dims[2]! % kvHeads !== 0) throw new MhaError(MhaErrorCode.InvalidShape, `${name}: V.dims[2]`, V.dims[2], `not divisible by kv_num_heads ${kvHeads}`);
   const q = is3d ? to4d(toF32(Q), Q.dims, qHeads) : { data: toF32(Q), shape: Q.dims };
   const k = is3d ? to4d(toF32(K), K.dims, kvHeads) : { data: toF32(K), shape: K.dims };
   const v = is3d ? to4d(toF32(V), V.dims, kvHeads) : { data: toF32(V), shape: V.dims };
-  const Y = outSlot(0)!;
   const expected = is3d ? to4d(toF32(Y), Y.dims, qHeads) : { data: toF32(Y), shape: Y.dims };
 
   const softcap = attr('softcap', 0);
