@@ -6,10 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GROUPS, type Group } from './case.js';
-import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
-import { loadBackends, repoBackendModules } from './load-backend.js';
+import { builtinFixturesDir, loadFixtureDir, readRegularFile } from './fixture-files.js';
+import { isRepoBackendPath, loadBackends, ownRepoRoot, repoBackendModules, resolveModule } from './load-backend.js';
 import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
-import { formatDetails, formatTable, totalsLine } from './report.js';
+import { parseProfile, parseTolerance, PROFILES, type BackendProfile } from './profiles.js';
+import { formatDetails, formatTable, parseReportJSON, printable, reportToJSON, totalsLine } from './report.js';
 import { buildSuite, runSuite, type BackendReport } from './suite.js';
 
 const USAGE = `mha-conformance: run the MHA conformance suite against a backend
@@ -23,6 +24,12 @@ options:
   --repo              run every backend package of this repository (package.json 'mhaConformance.module'),
                       each in its own process
   --fixtures <dir>    extra golden cases in the mha-fixture/1 format, added to the built-in ones; repeatable
+  --tolerance a,r     compare with atol a and rtol r (e.g. 1e-5,1e-4) instead of the profile's
+  --profile <file>    a JSON profile: {"tolerance": {"atol", "rtol"}, "expectations": {"<test id>": "reason"}};
+                      this repository's own profiles (src/profiles.ts) apply only to backends loaded
+                      from this repository's packages/, never to a third-party backend of the same name
+  --max-failures <n>  stop a backend's run after n failed cases
+  --bail              stop at the first failure (--max-failures 1, and no further backends)
   --group <name>      only this group (${GROUPS.join(', ')}); repeatable
   --filter <text>     only test ids containing <text>
   --json <file>       write the full report as JSON
@@ -36,6 +43,10 @@ interface Args {
   backend: string[];
   repo: boolean;
   fixtures: string[];
+  tolerance?: string | undefined;
+  profile?: string | undefined;
+  'max-failures'?: string | undefined;
+  bail: boolean;
   group: string[];
   filter?: string | undefined;
   json?: string | undefined;
@@ -51,6 +62,10 @@ function parse(argv: string[]): Args {
       backend: { type: 'string', multiple: true, default: [] },
       repo: { type: 'boolean', default: false },
       fixtures: { type: 'string', multiple: true, default: [] },
+      tolerance: { type: 'string' },
+      profile: { type: 'string' },
+      'max-failures': { type: 'string' },
+      bail: { type: 'boolean', default: false },
       group: { type: 'string', multiple: true, default: [] },
       filter: { type: 'string' },
       json: { type: 'string' },
@@ -66,7 +81,7 @@ function parse(argv: string[]): Args {
 function progress(label: string): (r: { id: string }, done: number, total: number) => void {
   if (!process.stderr.isTTY) return () => {};
   return (r, done, total) => {
-    const text = `${label} ${done}/${total} ${r.id}`;
+    const text = printable(`${label} ${done}/${total} ${r.id}`);
     process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns || 100) - 1)}`);
     if (done === total) process.stderr.write('\r\x1b[2K');
   };
@@ -78,6 +93,10 @@ async function runIsolated(spec: string, args: Args): Promise<BackendReport[]> {
   const out = join(dir, 'report.json');
   const childArgs = [fileURLToPath(import.meta.url), '--backend', spec, '--json', out];
   for (const f of args.fixtures) childArgs.push('--fixtures', f);
+  if (args.tolerance) childArgs.push('--tolerance', args.tolerance);
+  if (args.profile) childArgs.push('--profile', args.profile);
+  if (args['max-failures']) childArgs.push('--max-failures', args['max-failures']);
+  if (args.bail) childArgs.push('--bail');
   for (const g of args.group) childArgs.push('--group', g);
   if (args.filter) childArgs.push('--filter', args.filter);
   try {
@@ -86,10 +105,48 @@ async function runIsolated(spec: string, args: Args): Promise<BackendReport[]> {
       child.on('exit', (c) => resolve(c));
     });
     if (!existsSync(out)) throw new Error(`${spec}: the conformance run exited with ${code} and wrote no report`);
-    return (JSON.parse(readFileSync(out, 'utf8')) as { reports: BackendReport[] }).reports;
+    return parseReportJSON(readFileSync(out, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `--max-failures` / `--bail` as a number, or undefined for no limit. */
+function maxFailures(args: Args): number | undefined {
+  if (args.bail) return 1;
+  const raw = args['max-failures'];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--max-failures: expected a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+/** The caller's overrides: --profile first, then --tolerance on top. */
+function overrides(args: Args): Partial<BackendProfile> | undefined {
+  let profile: Partial<BackendProfile> | undefined;
+  if (args.profile) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readRegularFile(args.profile, 16 * 1024 * 1024));
+    } catch (e) {
+      throw new UsageError(`--profile ${args.profile}: ${e instanceof SyntaxError ? 'not valid JSON' : (e as Error).message}`);
+    }
+    try {
+      profile = parseProfile(json, args.profile);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (args.tolerance) {
+    try {
+      profile = { ...profile, tolerance: parseTolerance(args.tolerance.split(','), '--tolerance') };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return profile;
 }
 
 async function main(): Promise<number> {
@@ -106,40 +163,71 @@ async function main(): Promise<number> {
   }
   const bad = args.group.filter((g) => !(GROUPS as readonly string[]).includes(g));
   if (bad.length > 0) {
-    console.error(`unknown group ${bad.join(', ')}; groups: ${GROUPS.join(', ')}`);
+    console.error(`unknown group ${bad.map((b) => printable(b)).join(', ')}; groups: ${GROUPS.join(', ')}`);
+    return 2;
+  }
+  let profile: Partial<BackendProfile> | undefined;
+  let limit: number | undefined;
+  try {
+    profile = overrides(args);
+    limit = maxFailures(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(printable(e.message));
     return 2;
   }
   const fixtures = [builtinFixturesDir(), ...args.fixtures].flatMap((d) => loadFixtureDir(d));
   const groups = args.group.length > 0 ? (args.group as Group[]) : undefined;
   const onnxPeer = loadOnnxPeerCases(builtinOnnxPeerDir());
+  if (profile?.expectations && !process.env.MHA_CONFORMANCE_CHILD) {
+    const ids = new Set(buildSuite({ fixtures, onnxPeer }).map((c) => c.id));
+    for (const id of Object.keys(profile.expectations)) if (!ids.has(id)) console.error(`warning: --profile expectation ${printable(JSON.stringify(id))} matches no test id`);
+  }
   if (args.list) {
-    for (const c of buildSuite({ fixtures, onnxPeer, groups, filter: args.filter })) console.log(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`);
+    for (const c of buildSuite({ fixtures, onnxPeer, groups, filter: args.filter })) console.log(printable(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`));
     return 0;
   }
-  const specs = [...args.backend, ...(args.repo ? repoBackendModules(join(dirname(fileURLToPath(import.meta.url)), '..', '..')) : [])];
+  let specs: string[];
+  try {
+    specs = [...args.backend, ...(args.repo ? repoBackendModules(ownRepoRoot() ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..')) : [])];
+  } catch (e) {
+    console.error(`--repo: ${(e as Error).message} (--repo runs this repository's checkout; elsewhere give --backend)`);
+    return 2;
+  }
   if (specs.length === 0) {
     console.error(`give --backend <module> or --repo\n\n${USAGE}`);
     return 2;
   }
   const reports: BackendReport[] = [];
-  for (const spec of specs) {
+  const failed = (rs: readonly BackendReport[]) => rs.some((r) => r.results.some((x) => x.status === 'fail'));
+  for (const [i, spec] of specs.entries()) {
     if (specs.length > 1) {
       reports.push(...(await runIsolated(spec, args)));
+      if (args.bail && failed(reports)) {
+        if (i + 1 < specs.length) console.error(`--bail: not running ${specs.slice(i + 1).map((s) => printable(s)).join(', ')}`);
+        break;
+      }
       continue;
     }
+    const file = fileURLToPath(resolveModule(spec));
+    const repo = isRepoBackendPath(file);
     for (const backend of await loadBackends(spec)) {
-      reports.push(await runSuite(backend, { fixtures, onnxPeer, groups, filter: args.filter, onResult: progress(backend.name) }));
+      const notes: string[] = [];
+      if (!repo && PROFILES[backend.name]) notes.push(`'${backend.name}' is also the name of one of this repository's backends, but this one was loaded from ${file}, outside the repository's packages: its profile does not apply (default tolerance; use --tolerance or --profile)`);
+      if (profile?.tolerance) notes.push(`tolerance from ${args.tolerance ? '--tolerance' : '--profile'}: atol ${profile.tolerance.atol}, rtol ${profile.tolerance.rtol}`);
+      reports.push(await runSuite(backend, { fixtures, onnxPeer, groups, filter: args.filter, profile, repoProfile: repo, maxFailures: limit, notes, onResult: progress(backend.name) }));
+      if (args.bail && failed(reports)) break;
     }
   }
   const details = formatDetails(reports);
-  if (args.json) writeFileSync(args.json, `${JSON.stringify({ format: 'mha-conformance-report/1', date: new Date().toISOString(), node: process.version, reports }, null, 1)}\n`);
+  if (args.json) writeFileSync(args.json, reportToJSON(reports, { date: new Date().toISOString(), node: process.version }));
   if (args.markdown) writeFileSync(args.markdown, `# MHA conformance report\n\n${formatTable(reports, true)}\n\n${details ? `\`\`\`\n${details}\n\`\`\`\n` : ''}`);
   if (!process.env.MHA_CONFORMANCE_CHILD) {
     console.log(formatTable(reports));
     if (details) console.log(`\n${details}`);
     console.log(`\nconformance: ${totalsLine(reports)}`);
   }
-  return reports.some((r) => r.results.some((x) => x.status === 'fail')) ? 1 : 0;
+  return failed(reports) ? 1 : 0;
 }
 
 main().then(
@@ -147,7 +235,7 @@ main().then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
+    console.error(printable(e instanceof Error ? e.message : String(e), true));
     process.exitCode = 2;
   },
 );

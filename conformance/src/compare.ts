@@ -12,7 +12,16 @@ export interface Comparison {
   readonly maxAbs: number;
   readonly maxRel: number;
   readonly worst?: { index: number; position: number[]; expected: number; actual: number } | undefined;
+  /** `|diff| / (atol + rtol * |expected|)` of the worst element: 1 is exactly at the tolerance (0 when empty). */
+  readonly ratio?: number | undefined;
+  /** The tolerance this comparison used. */
+  readonly tolerance?: Tolerance | undefined;
   readonly message?: string | undefined;
+}
+
+/** A tolerance or error for messages: 3 significant digits (tolerances are often scaled by a magnitude). */
+export function round3(x: number): string {
+  return Number.isFinite(x) && x !== 0 ? String(Number(x.toPrecision(3))) : String(x);
 }
 
 function unravel(index: number, shape: readonly number[]): number[] {
@@ -35,10 +44,10 @@ export function compare(
   tol: Tolerance,
 ): Comparison {
   if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
-    return { ok: false, maxAbs: Infinity, maxRel: Infinity, message: `shape ${formatShape(actual.shape)} != expected ${formatShape(expected.shape)}` };
+    return { ok: false, maxAbs: Infinity, maxRel: Infinity, ratio: Infinity, tolerance: tol, message: `shape ${formatShape(actual.shape)} != expected ${formatShape(expected.shape)}` };
   }
   if (actual.data.length !== expected.data.length) {
-    return { ok: false, maxAbs: Infinity, maxRel: Infinity, message: `length ${actual.data.length} != expected ${expected.data.length}` };
+    return { ok: false, maxAbs: Infinity, maxRel: Infinity, ratio: Infinity, tolerance: tol, message: `length ${actual.data.length} != expected ${expected.data.length}` };
   }
   let maxAbs = 0;
   let maxRel = 0;
@@ -75,8 +84,10 @@ export function compare(
     maxAbs,
     maxRel,
     worst,
+    ratio: Math.max(0, worstRatio),
+    tolerance: tol,
     message: ok
       ? undefined
-      : `worst element ${formatShape(worst!.position)} (flat ${worst!.index}): expected ${worst!.expected}, got ${worst!.actual}; |diff| ${maxAbs.toExponential(3)} > atol ${tol.atol} + rtol ${tol.rtol} * |expected|`,
+      : `worst element ${formatShape(worst!.position)} (flat ${worst!.index}): expected ${worst!.expected}, got ${worst!.actual}; |diff| ${Math.abs(worst!.actual - worst!.expected).toExponential(2)} > atol ${round3(tol.atol)} + rtol ${round3(tol.rtol)} * |expected|`,
   };
 }

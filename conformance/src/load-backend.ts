@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MhaBackend } from '@mha/core';
 
 /** Duck-typed check for the {@link MhaBackend} contract (works across copies of @mha/core). */
@@ -54,3 +54,43 @@ export function repoBackendModules(root: string): string[] {
   return found;
 }
 
+
+/**
+ * The checkout of this repository that this copy of @mha/conformance belongs to, or undefined when it
+ * runs from an installed package (node_modules). Identified by the workspace file next to conformance/.
+ */
+export function ownRepoRoot(): string | undefined {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const pkg = join(root, 'conformance', 'package.json');
+  if (!existsSync(join(root, 'pnpm-workspace.yaml')) || !existsSync(pkg)) return undefined;
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === '@mha/conformance' ? root : undefined;
+}
+
+/**
+ * The repository's own backend packages: directories under `<root>/packages/` whose package.json has
+ * `mhaConformance.module`. examples/ is not included: the template stands for a third-party backend.
+ */
+export function repoBackendPackageDirs(root: string | undefined = ownRepoRoot()): string[] {
+  if (!root || !existsSync(join(root, 'packages'))) return [];
+  return readdirSync(join(root, 'packages'))
+    .map((name) => join(root, 'packages', name))
+    .filter((dir) => {
+      const pkgPath = join(dir, 'package.json');
+      return existsSync(pkgPath) && Boolean((JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } }).mhaConformance?.module);
+    })
+    .map((dir) => realpathSync(dir));
+}
+
+/**
+ * True when `path` (a module file or a package directory) lies inside one of this repository's own
+ * backend packages, so the repo's per-backend profile (tolerance, expectations) applies to it.
+ */
+export function isRepoBackendPath(path: string, root: string | undefined = ownRepoRoot()): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  return repoBackendPackageDirs(root).some((dir) => real === dir || real.startsWith(dir + sep));
+}

@@ -33,8 +33,54 @@ export const PROFILES: Readonly<Record<string, BackendProfile>> = {
   'ort-decomposed': { tolerance: FLOAT32_TOLERANCE },
 };
 
-/** The profile for a backend name, with optional overrides from the caller (CLI flags, adapter options). */
-export function profileFor(name: string, override?: Partial<BackendProfile>): BackendProfile {
-  const base = PROFILES[name] ?? DEFAULT_PROFILE;
+/**
+ * The profile for a backend, with optional overrides from the caller (CLI flags, adapter options).
+ * {@link PROFILES} applies only when `repo` is set, i.e. the backend is this repository's own: a
+ * third-party backend that is also called `ts` gets {@link DEFAULT_PROFILE}, not ts's settings.
+ */
+export function profileFor(name: string, override?: Partial<BackendProfile>, options: { repo?: boolean } = {}): BackendProfile {
+  const base = (options.repo ? PROFILES[name] : undefined) ?? DEFAULT_PROFILE;
   return { ...base, ...override, tolerance: override?.tolerance ?? base.tolerance };
+}
+
+/** Keys of a profile file (`--profile`); anything else is refused. */
+const PROFILE_KEYS = ['tolerance', 'expectations'];
+
+/**
+ * Parses a profile given outside this repository (`mha-conformance --profile file.json`):
+ * `{ "tolerance": { "atol": 1e-5, "rtol": 1e-4 }, "expectations": { "<test id>": "reason" } }`,
+ * both optional. Throws an `Error` naming `source` and the field.
+ */
+export function parseProfile(json: unknown, source: string): Partial<BackendProfile> {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(json)) throw new Error(`${source}: expected a JSON object with 'tolerance' and/or 'expectations'`);
+  for (const k of Object.keys(json)) if (!PROFILE_KEYS.includes(k)) throw new Error(`${source}: unknown key ${JSON.stringify(k)} (expected ${PROFILE_KEYS.join(', ')})`);
+  const out: { tolerance?: Tolerance; expectations?: Record<string, string> } = {};
+  if (json.tolerance !== undefined) {
+    const t = json.tolerance;
+    if (!isObject(t) || Object.keys(t).some((k) => k !== 'atol' && k !== 'rtol')) throw new Error(`${source}: tolerance must be { "atol": number, "rtol": number }`);
+    out.tolerance = parseTolerance([t.atol, t.rtol], `${source}: tolerance`);
+  }
+  if (json.expectations !== undefined) {
+    const e = json.expectations;
+    if (!isObject(e)) throw new Error(`${source}: expectations must map test ids to reasons`);
+    const map = Object.create(null) as Record<string, string>;
+    for (const [id, reason] of Object.entries(e)) {
+      if (typeof reason !== 'string' || reason.length === 0) throw new Error(`${source}: expectations[${JSON.stringify(id)}] must be a non-empty reason`);
+      map[id] = reason;
+    }
+    out.expectations = map;
+  }
+  return out;
+}
+
+/** `[atol, rtol]` (numbers or numeric strings, as from `--tolerance 1e-5,1e-4`) -> a checked {@link Tolerance}. */
+export function parseTolerance(parts: readonly unknown[], what = 'tolerance'): Tolerance {
+  const nums = parts.map((p) => (typeof p === 'string' && p.trim() !== '' ? Number(p) : p));
+  if (nums.length !== 2 || nums.some((n) => typeof n !== 'number' || !Number.isFinite(n) || n < 0)) {
+    throw new Error(`${what}: expected atol,rtol as two finite numbers >= 0 (e.g. 1e-5,1e-4)`);
+  }
+  const [atol, rtol] = nums as [number, number];
+  if (atol === 0 && rtol === 0) throw new Error(`${what}: atol and rtol cannot both be 0`);
+  return { atol, rtol };
 }

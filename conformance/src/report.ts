@@ -8,32 +8,59 @@ export interface GroupSummary {
   readonly skip: number;
   readonly maxAbs: number;
   readonly maxRel: number;
+  /** The largest fraction of its tolerance any comparison at the profile's precision used. */
+  readonly ratio: number;
+  /** The same for comparisons at a looser, case-specific tolerance (the float16 ONNX cases); undefined when none. */
+  readonly looseRatio: number | undefined;
 }
 
 /** Summarises results per group (plus `total`). */
 export function summarise(results: readonly CaseResult[]): Record<Group | 'total', GroupSummary> {
-  const empty = (): GroupSummary => ({ pass: 0, fail: 0, skip: 0, maxAbs: 0, maxRel: 0 });
+  const empty = (): GroupSummary => ({ pass: 0, fail: 0, skip: 0, maxAbs: 0, maxRel: 0, ratio: 0, looseRatio: undefined });
+  const worse = (a: number | undefined, b: number | undefined) => (b === undefined ? a : Math.max(a ?? 0, Number.isNaN(b) ? Infinity : b));
   const out = Object.fromEntries([...GROUPS, 'total'].map((g) => [g, empty()])) as Record<Group | 'total', GroupSummary>;
   for (const r of results) {
     for (const key of [r.group, 'total'] as const) {
-      const s = out[key];
+      const s = out[key] ?? empty();
       out[key] = {
         pass: s.pass + (r.status === 'pass' ? 1 : 0),
         fail: s.fail + (r.status === 'fail' ? 1 : 0),
         skip: s.skip + (r.status === 'skip' ? 1 : 0),
         maxAbs: Math.max(s.maxAbs, r.maxAbs),
         maxRel: Math.max(s.maxRel, r.maxRel),
+        ratio: worse(s.ratio, r.ratio ?? 0)!,
+        looseRatio: worse(s.looseRatio, r.looseRatio),
       };
     }
   }
   return out;
 }
 
-function cell(s: GroupSummary): string {
-  if (s.pass + s.fail + s.skip === 0) return '-';
-  const counts = `${s.pass}/${s.fail}/${s.skip}`;
-  return s.maxAbs > 0 ? `${counts} ${s.maxAbs.toExponential(1)}` : counts;
+// C0/C1 controls (ANSI escapes start with ESC), DEL, and bidi overrides that reorder what a terminal shows.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text safe to print on a terminal: control characters (ANSI escapes, carriage returns, bidi
+ * overrides) become visible `\xNN` / `\uNNNN` escapes. Newlines are kept when `multiline`.
+ * Everything a report prints that came from a backend or a file passes through here.
+ */
+export function printable(text: string, multiline = false): string {
+  return text.replace(UNSAFE, (c) => {
+    if (multiline && c === '\n') return c;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
+
+/** A fraction of the tolerance, two significant digits (`inf` for NaN, a shape mismatch or a non-finite result). */
+export function formatRatio(r: number): string {
+  if (!Number.isFinite(r)) return 'inf';
+  if (r === 0) return '0';
+  return r >= 100 ? r.toExponential(0) : String(Number(r.toPrecision(2)));
+}
+
+const counts = (s: GroupSummary) => `${s.pass}/${s.fail}/${s.skip}`;
 
 function table(rows: string[][], markdown: boolean): string {
   if (markdown) {
@@ -46,29 +73,65 @@ function table(rows: string[][], markdown: boolean): string {
 }
 
 /**
- * The backend x group table: each cell is `pass/fail/skip` and the max abs error seen vs the oracle
- * (golden fixtures or float64 reference) in that group; the last columns give totals and max rel error.
+ * The backend x group table: each cell is `passed/failed/skipped`; `err/tol` is the largest error of
+ * any comparison as a fraction of the tolerance that comparison allows (1 = at the limit); `fp16` is
+ * the same for the float16 ONNX cases, checked against their own looser tolerance, so they neither
+ * drown the float32 errors nor hide behind an absolute number.
+ * The Markdown form adds each group's err/tol and the max abs / rel errors.
  */
 export function formatTable(reports: readonly BackendReport[], markdown = false): string {
-  const head = ['backend', ...GROUPS, 'total', 'max abs err', 'max rel err'];
+  const groups = GROUPS.filter((g) => reports.some((r) => r.results.some((x) => x.group === g)));
+  const loose = reports.some((r) => r.results.some((x) => x.looseRatio !== undefined));
+  const head = ['backend', ...groups, 'total', 'err/tol', ...(loose ? ['fp16'] : []), ...(markdown ? ['max abs err', 'max rel err'] : [])];
   const rows = reports.map((r) => {
     const s = summarise(r.results);
-    return [r.backend, ...GROUPS.map((g) => cell(s[g])), `${s.total.pass}/${s.total.fail}/${s.total.skip}`, s.total.maxAbs.toExponential(2), s.total.maxRel.toExponential(2)];
+    const cell = (g: Group) => {
+      const c = s[g];
+      if (c.pass + c.fail + c.skip === 0) return '-';
+      return markdown && c.ratio > 0 ? `${counts(c)} (${formatRatio(c.ratio)})` : counts(c);
+    };
+    const total = `${counts(s.total)}${r.notRun ? ` +${r.notRun}` : ''}`;
+    const fp16 = loose ? [s.total.looseRatio === undefined ? '-' : formatRatio(s.total.looseRatio)] : [];
+    return [printable(r.backend), ...groups.map(cell), total, formatRatio(s.total.ratio), ...fp16, ...(markdown ? [s.total.maxAbs.toExponential(2), s.total.maxRel.toExponential(2)] : [])];
   });
-  const legend = 'cells: pass/fail/skip and the max abs error vs the oracle in that group';
+  const legend = [
+    `cells: passed/failed/skipped${markdown ? ' (worst err/tol)' : ''}`,
+    'err/tol: the largest error as a fraction of the tolerance it was checked against (<= 1 passes)',
+    ...(loose ? ['fp16: the same for the float16 ONNX cases, against their own looser tolerance'] : []),
+    ...(reports.some((r) => r.notRun) ? ['+N: cases not run after --max-failures / --bail'] : []),
+  ].join(markdown ? '; ' : '\n');
   return `${table([head, ...rows], markdown)}\n${markdown ? '\n' : ''}${legend}`;
 }
 
-/** Failures with test id, reason, worst element; then skips with their reasons (deduplicated). */
+function indent(text: string): string {
+  return printable(text, true).replace(/\n/g, '\n     ');
+}
+
+/**
+ * Failures (test id, reason with the worst element once, `NaN` shown where it is), likely causes,
+ * notes, then skip reasons, each printed once across backends with the backends it applies to.
+ */
 export function formatDetails(reports: readonly BackendReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
+    const name = printable(r.backend);
     for (const f of r.results.filter((x) => x.status === 'fail')) {
-      lines.push(`FAIL ${r.backend} ${f.id}\n     ${f.reason ?? ''}${f.worst ? `\n     worst element ${JSON.stringify(f.worst.position)}: expected ${f.worst.expected}, actual ${f.worst.actual}` : ''}`);
+      const reason = f.reason ?? '';
+      const worst = f.worst && !reason.includes('worst element') ? `\n     worst element [${f.worst.position.join(',')}]: expected ${f.worst.expected}, got ${f.worst.actual}` : '';
+      lines.push(`FAIL ${name} ${printable(f.id)}\n     ${indent(reason)}${worst}`);
     }
+    if (r.notRun) lines.push(`STOPPED ${name}: ${r.notRun} case(s) not run after ${r.results.filter((x) => x.status === 'fail').length} failure(s) (--max-failures / --bail)`);
+    for (const c of r.likelyCauses ?? []) lines.push(`likely cause (${name}): ${printable(c.hint)}`);
+    for (const n of r.notes ?? []) lines.push(`note (${name}): ${printable(n)}`);
   }
+  // reason -> count -> backends, so a reason shared by every backend is printed once.
+  const skips = new Map<string, Map<number, string[]>>();
+  const add = (reason: string, n: number, backend: string) => {
+    const byCount = skips.get(reason) ?? new Map<number, string[]>();
+    byCount.set(n, [...(byCount.get(n) ?? []), backend]);
+    skips.set(reason, byCount);
+  };
   for (const r of reports) {
-    // Capability skips are counted per capability; other reasons verbatim.
     const caps = new Map<string, number>();
     const reasons = new Map<string, number>();
     for (const s of r.results.filter((x) => x.status === 'skip')) {
@@ -77,14 +140,43 @@ export function formatDetails(reports: readonly BackendReport[]): string {
       if (missing.length > 0) for (const c of missing) caps.set(c, (caps.get(c) ?? 0) + 1);
       else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     }
-    if (caps.size > 0) lines.push(`skip ${r.backend}: undeclared capabilities (cases needing each): ${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`);
-    for (const [reason, n] of reasons) lines.push(`skip ${r.backend} x${n}: ${reason}`);
+    if (caps.size > 0) add(`undeclared capabilities (cases needing each) ${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`, 0, r.backend);
+    for (const [reason, n] of reasons) add(reason, n, r.backend);
+  }
+  const everyone = reports.length > 1 ? reports.map((r) => r.backend).join() : undefined;
+  for (const [reason, byCount] of skips) {
+    const who = [...byCount]
+      .map(([n, backends]) => {
+        const names = backends.join() === everyone ? 'every backend' : backends.map((b) => printable(b)).join(', ');
+        return n === 0 ? names : `x${n} on ${names}`;
+      })
+      .join('; ');
+    lines.push(`skip ${printable(reason)}\n     ${who}`);
   }
   return lines.join('\n');
 }
 
-/** `N passed, N failed, N skipped` over every report. */
+/** `N passed, N failed, N skipped` over every report (plus `N not run` after --max-failures). */
 export function totalsLine(reports: readonly BackendReport[]): string {
   const t = summarise(reports.flatMap((r) => r.results)).total;
-  return `${t.pass} passed, ${t.fail} failed, ${t.skip} skipped`;
+  const notRun = reports.reduce((n, r) => n + (r.notRun ?? 0), 0);
+  return `${t.pass} passed, ${t.fail} failed, ${t.skip} skipped${notRun ? `, ${notRun} not run` : ''}`;
+}
+
+const NUMERIC_KEYS = new Set(['maxAbs', 'maxRel', 'ratio', 'expected', 'actual', 'atol', 'rtol']);
+
+/**
+ * The reports as JSON (format `mha-conformance-report/1`). Non-finite numbers (a NaN output, an
+ * infinite error) are written as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` instead of JSON's
+ * lossy `null`, and {@link parseReportJSON} restores them.
+ */
+export function reportToJSON(reports: readonly BackendReport[], extra: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ format: 'mha-conformance-report/1', ...extra, reports }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1)}\n`;
+}
+
+/** Reads what {@link reportToJSON} wrote. */
+export function parseReportJSON(text: string): BackendReport[] {
+  const o = JSON.parse(text, (k, v: unknown) => (NUMERIC_KEYS.has(k) && (v === 'NaN' || v === 'Infinity' || v === '-Infinity') ? Number(v) : v)) as { format?: unknown; reports?: unknown };
+  if (o.format !== 'mha-conformance-report/1' || !Array.isArray(o.reports)) throw new Error('not an mha-conformance-report/1 file');
+  return o.reports as BackendReport[];
 }

@@ -12,6 +12,7 @@ import { lifecycleCases } from './groups/lifecycle.js';
 import type { OnnxPeerCase } from './onnx-peer.js';
 import { shapeCases } from './groups/shapes.js';
 import { profileFor, type BackendProfile } from './profiles.js';
+import { likelyCauses, probe, type LikelyCause } from './diagnose.js';
 
 /** Which cases to build. */
 export interface SuiteOptions {
@@ -56,6 +57,13 @@ export interface CaseResult {
   readonly maxAbs: number;
   readonly maxRel: number;
   readonly worst?: Comparison['worst'];
+  /** The largest `|diff| / allowed` over the case's comparisons at the profile's precision (0 when none). */
+  readonly ratio: number;
+  /**
+   * The same for comparisons against a looser tolerance chosen by the case (rtol above the profile's:
+   * the float16 ONNX cases), kept apart so they do not hide the float32 errors.
+   */
+  readonly looseRatio?: number | undefined;
   readonly ms: number;
 }
 
@@ -63,9 +71,11 @@ export interface CaseResult {
 export async function runCase(c: ConformanceCase, backend: MhaBackend, profile: BackendProfile): Promise<CaseResult> {
   const base = { id: c.id, group: c.group, title: c.title, spec: c.spec };
   const skip = skipReason(c, backend, profile);
-  if (skip !== undefined) return { ...base, status: 'skip', reason: skip, maxAbs: 0, maxRel: 0, ms: 0 };
+  if (skip !== undefined) return { ...base, status: 'skip', reason: skip, maxAbs: 0, maxRel: 0, ratio: 0, ms: 0 };
   let maxAbs = 0;
   let maxRel = 0;
+  let ratio = 0;
+  let looseRatio: number | undefined;
   const start = performance.now();
   try {
     await c.run({
@@ -74,13 +84,16 @@ export async function runCase(c: ConformanceCase, backend: MhaBackend, profile: 
       measure(_what, cmp) {
         if (Number.isFinite(cmp.maxAbs)) maxAbs = Math.max(maxAbs, cmp.maxAbs);
         if (Number.isFinite(cmp.maxRel)) maxRel = Math.max(maxRel, cmp.maxRel);
+        if (cmp.ratio === undefined || Number.isNaN(cmp.ratio)) return;
+        if (cmp.tolerance && cmp.tolerance.rtol > profile.tolerance.rtol) looseRatio = Math.max(looseRatio ?? 0, cmp.ratio);
+        else ratio = Math.max(ratio, cmp.ratio);
       },
     });
-    return { ...base, status: 'pass', maxAbs, maxRel, ms: performance.now() - start };
+    return { ...base, status: 'pass', maxAbs, maxRel, ratio, looseRatio, ms: performance.now() - start };
   } catch (e) {
     const reason = e instanceof ConformanceFailure ? e.message : `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
     const worst = e instanceof ConformanceFailure ? e.detail?.worst : undefined;
-    return { ...base, status: 'fail', reason, maxAbs, maxRel, worst, ms: performance.now() - start };
+    return { ...base, status: 'fail', reason, maxAbs, maxRel, ratio, looseRatio, worst, ms: performance.now() - start };
   }
 }
 
@@ -90,22 +103,61 @@ export interface BackendReport {
   readonly capabilities: readonly string[];
   readonly tolerance: BackendProfile['tolerance'];
   readonly results: readonly CaseResult[];
+  /** Cases not run because `maxFailures` was reached. */
+  readonly notRun?: number | undefined;
+  /** Known bug classes the failures point to (see `likelyCauses`). */
+  readonly likelyCauses?: readonly LikelyCause[] | undefined;
+  /** Remarks about how the backend was run (e.g. which profile applied and why). */
+  readonly notes?: readonly string[] | undefined;
 }
 
 /** Runs the suite against one backend; `onResult` sees each result as it lands (progress display). */
 export async function runSuite(
   backend: MhaBackend,
-  options: SuiteOptions & { profile?: Partial<BackendProfile> | undefined; onResult?: ((r: CaseResult, done: number, total: number) => void) | undefined },
+  options: SuiteOptions & RunOptions,
 ): Promise<BackendReport> {
-  const profile = profileFor(backend.name, options.profile);
+  const profile = profileFor(backend.name, options.profile, { repo: options.repoProfile ?? false });
   const cases = buildSuite(options);
   const results: CaseResult[] = [];
+  let failures = 0;
   for (const c of cases) {
+    if (options.maxFailures !== undefined && failures >= options.maxFailures) break;
     const r = await runCase(c, backend, profile);
     results.push(r);
+    if (r.status === 'fail') failures++;
     options.onResult?.(r, results.length, cases.length);
   }
-  return { backend: backend.name, capabilities: backend.capabilities, tolerance: profile.tolerance, results };
+  const notRun = cases.length - results.length;
+  const causes = failures > 0 && options.diagnose !== false ? likelyCauses(results, await probe(backend)) : [];
+  return {
+    backend: backend.name,
+    capabilities: backend.capabilities,
+    tolerance: profile.tolerance,
+    results,
+    ...(notRun > 0 ? { notRun } : {}),
+    ...(causes.length > 0 ? { likelyCauses: causes } : {}),
+    ...(options.notes?.length ? { notes: options.notes } : {}),
+  };
+}
+
+/** How {@link runSuite} runs. */
+export interface RunOptions {
+  /** Overrides of the profile (tolerance, expectations), e.g. from `--tolerance` / `--profile`. */
+  readonly profile?: Partial<BackendProfile> | undefined;
+  /**
+   * Use this repository's profile for the backend's name (`PROFILES`). Only for the repo's own
+   * backends: a third-party backend that happens to be named `ts` must not inherit ts's tolerance.
+   * Default false.
+   */
+  readonly repoProfile?: boolean | undefined;
+  /** Stop after this many failed cases (the rest are counted in `notRun`). */
+  readonly maxFailures?: number | undefined;
+  /** Probe the backend after failures to name likely causes (default true). */
+  readonly diagnose?: boolean | undefined;
+  /** Remarks copied into the report. */
+  readonly notes?: readonly string[] | undefined;
+  /** Sees each result as it lands (progress display). */
+  readonly onResult?: ((r: CaseResult, done: number, total: number) => void) | undefined;
 }
 
 export { GROUPS };

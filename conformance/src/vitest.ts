@@ -3,6 +3,7 @@ import type { MhaBackend } from '@mha/core';
 import { GROUPS, type Group } from './case.js';
 import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
 import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
+import { isRepoBackendPath } from './load-backend.js';
 import { profileFor, type BackendProfile } from './profiles.js';
 import { buildSuite, runCase, skipReason } from './suite.js';
 
@@ -18,6 +19,12 @@ export interface DescribeOptions {
    * backend on a slow or loaded machine can take seconds on a large case (vitest's own default is 5 s).
    */
   readonly timeoutMs?: number;
+  /**
+   * Apply this repository's profile for the backend's name. Default: true only when the tests run
+   * inside one of this repository's backend packages (the current directory), so a third-party
+   * backend named like one of ours never inherits its settings.
+   */
+  readonly repoProfile?: boolean;
 }
 
 /**
@@ -33,7 +40,7 @@ export interface DescribeOptions {
 export function describeConformance(backend: MhaBackend | (() => MhaBackend), options: DescribeOptions = {}): void {
   const b = typeof backend === 'function' ? backend() : backend;
   const fixtures = [builtinFixturesDir(), ...(options.fixtureDirs ?? [])].flatMap((d) => loadFixtureDir(d));
-  const profile = profileFor(b.name, options.profile);
+  const profile = profileFor(b.name, options.profile, { repo: options.repoProfile ?? isRepoBackendPath(process.cwd()) });
   const cases = buildSuite({ fixtures, onnxPeer: loadOnnxPeerCases(builtinOnnxPeerDir()), groups: options.groups });
   describe(`conformance: ${b.name}`, () => {
     for (const group of GROUPS) {
