@@ -67,9 +67,11 @@ function table(rows: string[][], markdown: boolean): string {
     const [head, ...body] = rows;
     return [`| ${head!.join(' | ')} |`, `|${head!.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   }
+  // One space between columns (two after the backend name) keeps eight groups under 120 columns.
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const join = (cells: string[]) => `${cells[0]}  ${cells.slice(1).join(' ')}`.trimEnd();
+  const line = (r: string[]) => join(r.map((c, i) => c.padEnd(widths[i]!)));
+  return [line(rows[0]!), join(widths.map((w) => '-'.repeat(w))), ...rows.slice(1).map(line)].join('\n');
 }
 
 /**

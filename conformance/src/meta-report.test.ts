@@ -1,0 +1,44 @@
+// The report's "likely cause" classifier, proven on the deliberately broken backends.
+import { describe, expect, it } from 'vitest';
+import { buggyBackend } from './buggy-backends.js';
+import { likelyCauses, probe } from './diagnose.js';
+import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
+import { referenceBackend } from './reference-backend.js';
+import { formatDetails } from './report.js';
+import { runSuite, type CaseResult } from './suite.js';
+
+const fixtures = loadFixtureDir(builtinFixturesDir());
+
+describe('likely cause', () => {
+  it.each([
+    ['merge-order', /heads merged in the wrong order/],
+    ['causal-off-by-one', /causal mask off by one/],
+    ['causal-ignored', /causal mask ignored/],
+    ['no-scale', /missing scale/],
+    ['unstable-softmax', /unstable softmax/],
+  ] as const)('names %s, and only it, for the backend with that bug', async (bug, text) => {
+    const report = await runSuite(buggyBackend(bug), { fixtures });
+    expect(report.results.some((r) => r.status === 'fail')).toBe(true);
+    expect(report.likelyCauses?.map((c) => c.bug)).toEqual([bug]);
+    expect(formatDetails([report])).toMatch(new RegExp(`^likely cause \\(buggy-${bug}\\): ${text.source}`, 'm'));
+  });
+  it('names nothing for correct backends, even when handed failures', async () => {
+    for (const b of [buggyBackend('none'), referenceBackend]) {
+      const report = await runSuite(b, { fixtures, groups: ['numeric'] });
+      expect(report.likelyCauses).toBeUndefined();
+      const fake: CaseResult[] = [{ id: 'head-split/concat-single-heads/x', group: 'head-split', title: '', spec: '', status: 'fail', maxAbs: 0, maxRel: 0, ratio: 0, ms: 0 }];
+      // A head-split failure alone (core op fine) is the merge-order pattern; every probe of a correct backend is clean.
+      expect(likelyCauses(fake, await probe(b)).map((c) => c.bug)).toEqual(['merge-order']);
+      expect(likelyCauses([{ ...fake[0]!, id: 'numeric/golden/x', group: 'numeric' }], await probe(b))).toEqual([]);
+    }
+  });
+  it('the probes measure what a correct backend does', async () => {
+    expect(await probe(referenceBackend)).toEqual({ causalVisible: [1, 2, 3, 4, 5], scale: expect.closeTo(0.5, 5), largeLogitsFinite: true });
+  });
+  it('classifies a scale of 1/d and an arbitrary wrong causal pattern by the probe values', () => {
+    const fail: CaseResult[] = [{ id: 'numeric/x', group: 'numeric', title: '', spec: '', status: 'fail', maxAbs: 1, maxRel: 1, ratio: 9, ms: 0 }];
+    expect(likelyCauses(fail, { scale: 0.25, causalVisible: [1, 2, 3, 4, 5], largeLogitsFinite: true }).map((c) => c.bug)).toEqual(['wrong-scale']);
+    expect(likelyCauses(fail, { scale: 0.5, causalVisible: [1, 1, 1, 1, 1], largeLogitsFinite: true })[0]!.hint).toMatch(/see 1, 1, 1, 1, 1 keys/);
+    expect(likelyCauses([], { scale: 1, causalVisible: [5, 5, 5, 5, 5], largeLogitsFinite: false })).toEqual([]);
+  });
+});
