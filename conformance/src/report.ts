@@ -142,7 +142,7 @@ export function formatDetails(reports: readonly BackendReport[]): string {
       if (missing.length > 0) for (const c of missing) caps.set(c, (caps.get(c) ?? 0) + 1);
       else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     }
-    if (caps.size > 0) add(`undeclared capabilities (cases needing each) ${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`, 0, r.backend);
+    if (caps.size > 0) add(`undeclared capabilities (cases needing each): ${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`, 0, r.backend);
     for (const [reason, n] of reasons) add(reason, n, r.backend);
   }
   const everyone = reports.length > 1 ? reports.map((r) => r.backend).join() : undefined;
