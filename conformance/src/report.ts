@@ -109,6 +109,8 @@ function indent(text: string): string {
   return printable(text, true).replace(/\n/g, '\n     ');
 }
 
+const CAPS = 'undeclared capabilities: ';
+
 /**
  * Failures (test id, reason with the worst element once, `NaN` shown where it is), likely causes,
  * notes, then skip reasons, each printed once across backends with the backends it applies to.
@@ -142,7 +144,7 @@ export function formatDetails(reports: readonly BackendReport[]): string {
       if (missing.length > 0) for (const c of missing) caps.set(c, (caps.get(c) ?? 0) + 1);
       else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     }
-    if (caps.size > 0) add(`undeclared capabilities (cases needing each): ${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`, 0, r.backend);
+    if (caps.size > 0) add(`${CAPS}${[...caps].map(([c, n]) => `${c} x${n}`).join(', ')}`, 0, r.backend);
     for (const [reason, n] of reasons) add(reason, n, r.backend);
   }
   const everyone = reports.length > 1 ? reports.map((r) => r.backend).join() : undefined;
@@ -153,7 +155,9 @@ export function formatDetails(reports: readonly BackendReport[]): string {
         return n === 0 ? names : `x${n} on ${names}`;
       })
       .join('; ');
-    lines.push(`skip ${printable(reason)}\n     ${who}`);
+    // The capability list is per backend and long: the backends go on the first line, the list below.
+    if (reason.startsWith(CAPS)) lines.push(`skip undeclared capabilities on ${who} (cases needing each):\n     ${printable(reason.slice(CAPS.length))}`);
+    else lines.push(`skip ${printable(reason)}\n     ${who}`);
   }
   return lines.join('\n');
 }
