@@ -42,3 +42,27 @@ describe('likely cause', () => {
     expect(likelyCauses([], { scale: 1, causalVisible: [5, 5, 5, 5, 5], largeLogitsFinite: false })).toEqual([]);
   });
 });
+
+describe('NaN position', () => {
+  it('an onnx-peer case whose output holds NaN reports the NaN element as the worst element', async () => {
+    const { defineBackend } = await import('@mha/core');
+    const { builtinOnnxPeerDir, loadOnnxPeerCases } = await import('./onnx-peer.js');
+    const nanAt3 = defineBackend({
+      name: 'nan-at-3',
+      runtimes: ['node'],
+      capabilities: ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'],
+      createKernel: () => ({ forward: () => ({ output: new Float32Array(0) }) }),
+      async attention(a) {
+        const r = await referenceBackend.attention({ data: a.q, shape: [a.batch, a.qHeads, a.tq, a.dk] }, { data: a.k, shape: [a.batch, a.kvHeads, a.tk, a.dk] }, { data: a.v, shape: [a.batch, a.kvHeads, a.tk, a.dv] }, { causal: a.causal, scale: a.scale });
+        const output = Float32Array.from(r.output.data);
+        output[3] = Number.NaN;
+        return { output };
+      },
+    });
+    const report = await runSuite(nanAt3, { fixtures: [], onnxPeer: loadOnnxPeerCases(builtinOnnxPeerDir()), groups: ['onnx-peer'], filter: 'onnx-peer/test_attention_4d', maxFailures: 1, diagnose: false });
+    const f = report.results.find((r) => r.status === 'fail')!;
+    expect(f.reason).toMatch(/NaN at flat index 3/);
+    expect(f.worst).toMatchObject({ index: 3, position: [0, 0, 0, 3] });
+    expect(formatDetails([report])).toContain('worst element [0,0,0,3]: expected');
+  });
+});
