@@ -140,7 +140,9 @@ function applySoftcapAndMask(p: AttentionProblem, scores: Float64Array, r: numbe
     if (m) {
       const mv = m.data[mBase + j * mStep]!;
       if (m.kind === 'bool') s = mv ? s : -Infinity;
-      else s += mv;
+      // The mask add is float32 (SPEC.md, "Masks in float32"): a float64 sum would keep scores that
+      // float32 torch and every float32 backend lose under a large finite mask value such as -1e9.
+      else s = Math.fround(Math.fround(s) + mv);
     }
     scores[at] = s;
   }

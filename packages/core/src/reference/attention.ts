@@ -13,7 +13,8 @@ export interface ReferenceAttentionResult {
 
 /**
  * The attention core op in float64, written for clarity rather than speed. Query head `h` reads
- * KV head `floor(h / (Hq / Hkv))` (grouped-query mapping of ONNX and PyTorch).
+ * KV head `floor(h / (Hq / Hkv))` (grouped-query mapping of ONNX and PyTorch). One step is float32 on
+ * purpose: the additive-mask add, `fround(fround(s) + m)` (SPEC.md, "Masks in float32").
  */
 export function referenceAttentionValid(
   a: Omit<ValidAttention, 'q' | 'k' | 'v'> & { q: ArrayLike<number>; k: ArrayLike<number>; v: ArrayLike<number> },
@@ -42,8 +43,11 @@ export function referenceAttentionValid(
           if (softcap > 0) s = softcap * Math.tanh(s / softcap);
           if (mask && ms) {
             const m = mask.data[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]]!;
+            // Scores and the additive mask are float32 values, as in float32 PyTorch and ONNX: the sum is
+            // rounded to float32, so a large finite mask value absorbs the score (a row of -1e9 over
+            // small scores gives uniform weights on every backend). See SPEC.md, "Masks in float32".
             if (mask.kind === 'bool') s = m ? s : -Infinity;
-            else s += m;
+            else s = Math.fround(Math.fround(s) + m);
           }
           weights[row + j] = s;
         }
