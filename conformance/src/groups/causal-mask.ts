@@ -1,6 +1,7 @@
 import { randomTensor, referenceAttention } from '@mha/core';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
+import { coreOpCases, CAUSAL_ALIGNMENT_CASES } from './core-op-features.js';
 import { caseParams, CAUSAL_GRID, materialise, perturbAfter, prefix, withModule, type ModuleCase } from '../util.js';
 
 const SPEC = 'SPEC.md#causal-mask';
@@ -126,5 +127,7 @@ export function causalMaskCases(): ConformanceCase[] {
       expectClose(ctx, 'core-op output', compare(r.output, referenceAttention(q, k, v, { causal: true }).output, ctx.tolerance));
     },
   });
+  // Tq != Tk on both code paths (with and without returnWeights): decode-shaped Tq = 1 and Tq > Tk.
+  cases.push(...coreOpCases('causal-mask', 'causal-mask/core-op/alignment', SPEC, CAUSAL_ALIGNMENT_CASES, 620));
   return cases;
 }

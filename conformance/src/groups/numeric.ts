@@ -1,6 +1,10 @@
 import { randomTensor, referenceAttention, referenceForward, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
+import { maxAbs, scaled } from './both-paths.js';
+import { coreOpFeatureCases } from './core-op-features.js';
+import { CORE_OP_CASES, coreOpSeed, goldenOtherPathCases, otherPathCases, RANDOM_MODULE_CASES, randomModuleSeed } from './numeric-paths.js';
+import { sizeCases } from './numeric-sizes.js';
 import { check, expectClose, type ConformanceCase } from '../case.js';
-import { compare, type Tolerance } from '../compare.js';
+import { compare } from '../compare.js';
 import type { Fixture } from '../fixture.js';
 import { caseParams, materialise, withModule, type ModuleCase } from '../util.js';
 
@@ -19,20 +23,6 @@ function fixtureNeeds(f: Fixture): Capability[] {
   if (f.q.shape[1] !== f.k.shape[1]) needs.push('grouped-query');
   if (f.q.shape[3] !== f.v.shape[3]) needs.push('value-head-dim');
   return needs;
-}
-
-/**
- * Absolute error of a float32 sum is proportional to the magnitude of its terms, not of its result,
- * so for outputs of magnitude M the absolute part of the tolerance scales with max(1, M).
- */
-function scaled(t: Tolerance, magnitude: number): Tolerance {
-  return { atol: t.atol * Math.max(1, magnitude), rtol: t.rtol };
-}
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
 }
 
 /** numeric: golden fixtures, the book's printed rows, random cases vs the float64 reference, extreme logits. */
@@ -80,16 +70,8 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
     });
   }
 
-  const random: ModuleCase[] = [
-    { name: 'small-causal', batch: 2, tokens: 7, config: { dIn: 6, heads: 2, headDim: 4, causal: true, qkvBias: true } },
-    { name: 'full-no-bias', batch: 3, tokens: 5, config: { dIn: 9, heads: 3, headDim: 3, outProjBias: false } },
-    { name: 'wrapper', batch: 1, tokens: 12, config: { dIn: 5, heads: 4, headDim: 2, causal: true, outProj: false } },
-    { name: 'scale-override', batch: 2, tokens: 4, config: { dIn: 8, heads: 2, headDim: 4, causal: true, scale: 0.9 } },
-    { name: 'long', batch: 1, tokens: 96, config: { dIn: 48, heads: 6, headDim: 8, causal: true, qkvBias: true } },
-    { name: 'wide-heads', batch: 1, tokens: 20, config: { dIn: 40, heads: 2, headDim: 64, qkvBias: true } },
-  ];
-  random.forEach((c, i) => {
-    const seed = 900 + i * 7;
+  RANDOM_MODULE_CASES.forEach((c, i) => {
+    const seed = randomModuleSeed(i);
     cases.push({
       id: `numeric/reference/${c.name}/${caseParams(c)},seed=${seed}`,
       group: 'numeric',
@@ -133,32 +115,8 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
 
   cases.push(...edgeCases());
 
-  const core: { name: string; q: number[]; k: number[]; v: number[]; options: AttentionOptions; needs: Capability[] }[] = [
-    { name: 'full', q: [2, 3, 5, 4], k: [2, 3, 5, 4], v: [2, 3, 5, 4], options: {}, needs: [] },
-    { name: 'scale', q: [1, 2, 6, 8], k: [1, 2, 6, 8], v: [1, 2, 6, 8], options: { causal: true, scale: 0.05 }, needs: [] },
-    { name: 'cross-causal', q: [2, 2, 5, 4], k: [2, 2, 3, 4], v: [2, 2, 3, 4], options: { causal: true }, needs: ['cross-attention'] },
-    { name: 'gqa-causal', q: [1, 4, 5, 4], k: [1, 2, 5, 4], v: [1, 2, 5, 4], options: { causal: true }, needs: ['grouped-query'] },
-    { name: 'value-dim', q: [1, 2, 4, 4], k: [1, 2, 4, 4], v: [1, 2, 4, 7], options: {}, needs: ['value-head-dim'] },
-    { name: 'softcap', q: [1, 2, 4, 4], k: [1, 2, 4, 4], v: [1, 2, 4, 4], options: { softcap: 1.5 }, needs: ['softcap'] },
-    {
-      name: 'bool-mask-fully-masked-row',
-      q: [1, 2, 3, 4],
-      k: [1, 2, 3, 4],
-      v: [1, 2, 3, 4],
-      options: { mask: { kind: 'bool', data: Uint8Array.from([1, 0, 1, 0, 0, 0, 1, 1, 1]), shape: [3, 3] } },
-      needs: ['attn-mask'],
-    },
-    {
-      name: 'additive-mask-per-batch',
-      q: [2, 2, 3, 4],
-      k: [2, 2, 3, 4],
-      v: [2, 2, 3, 4],
-      options: { causal: true, mask: { kind: 'additive', data: Float32Array.from([0, -1, 2, 0.5, 0, -Infinity, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0]), shape: [2, 1, 3, 3] } },
-      needs: ['attn-mask'],
-    },
-  ];
-  core.forEach((c, i) => {
-    const seed = 980 + i * 3;
+  CORE_OP_CASES.forEach((c, i) => {
+    const seed = coreOpSeed(i);
     cases.push({
       id: `numeric/core-op/${c.name},seed=${seed}`,
       group: 'numeric',
@@ -176,6 +134,8 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
       },
     });
   });
+  // Conformance v2: the code paths without weights, sizes that cross kernel boundaries, feature combinations.
+  cases.push(...goldenOtherPathCases(fixtures), ...otherPathCases(), ...sizeCases(), ...coreOpFeatureCases());
   return cases;
 }
 
