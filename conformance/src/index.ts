@@ -14,5 +14,6 @@ export { loadBackends, isBackend, repoBackendModules, resolveModule } from './lo
 export { BOOK_PRINTED } from './groups/numeric.js';
 export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
+export { numericBuggyBackend, NUMERIC_BUGS, NUMERIC_BUG_DESCRIPTIONS, type NumericBug } from './buggy/numeric.js';
 export { loadOnnxPeerCases, loadOnnxPeerCase, builtinOnnxPeerDir, type OnnxPeerCase } from './onnx-peer.js';
 export { errorBuggyBackend, ERROR_BUGS, type ErrorBug } from './buggy/errors.js';
