@@ -10,7 +10,7 @@ const fixtures = loadFixtureDir(builtinFixturesDir());
 const GROUPS: Group[] = ['shapes', 'causal-mask', 'head-split', 'numeric', 'properties'];
 
 /** Golden fixtures added by v2 (fixtures/generate.py, build_numeric_v2). */
-const V2_FIXTURES = ['book-mha-t300-h16', 'book-mha-din100-t97', 'attention-t300-dh7-causal', 'attention-t41-dh131', 'attention-cross-tq97-tk1-dh100', 'attention-t1031-causal', 'attention-gqa-h16-kv4'];
+const V2_FIXTURES = ['torch-mha-t300-h16', 'book-mha-din100-t97', 'attention-t300-dh7-causal', 'attention-t41-dh131', 'attention-cross-tq97-tk1-dh100', 'attention-t1031-causal', 'attention-gqa-h16-kv4'];
 
 /** Id prefixes of the cases v2 added; every other id existed before. */
 const V2_PREFIXES = [
@@ -33,7 +33,7 @@ const isV2 = (id: string) => V2_PREFIXES.some((p) => id.startsWith(p));
 const MUST_FAIL: Readonly<Record<Exclude<NumericBug, 'none'>, readonly string[]>> = {
   'fast-path-ignores-scale': ['numeric/golden-without-weights/attention-scale', 'numeric/config-scale/scale-0.05-causal/', 'numeric/core-op-without-weights/scale,', 'properties/every-path-matches-reference/'],
   'fast-path-flash-no-rescale': ['numeric/golden-without-weights/torch-mha-d256-h8-t64', 'numeric/golden/attention-t1031-causal', 'numeric/sizes/module/T300-h16-din100-dh7/', 'numeric/sizes/core-op/t1024/'],
-  'keys-past-256-dropped': ['numeric/golden/attention-t300-dh7-causal', 'numeric/golden/book-mha-t300-h16', 'numeric/sizes/module/T1024-no-weights/', 'numeric/sizes/core-op/t257-dv100/'],
+  'keys-past-256-dropped': ['numeric/golden/attention-t300-dh7-causal', 'numeric/golden/torch-mha-t300-h16', 'numeric/sizes/module/T1024-no-weights/', 'numeric/sizes/core-op/t257-dv100/'],
   'dot-tail-dropped': ['numeric/golden/attention-t41-dh131', 'numeric/sizes/module/T257-din131-dh97/', 'numeric/sizes/core-op/dk97-tk7/', 'numeric/sizes/core-op/dk131-t100/'],
   'softcap-after-mask': ['numeric/core-op-features/softcap-causal/', 'numeric/core-op-features/softcap-additive-mask/', 'numeric/core-op-features/softcap-bool-mask-causal/'],
   'gqa-mask-by-kv-head': ['numeric/core-op-features/gqa-per-head-bool-mask/', 'numeric/core-op-features/gqa-per-head-additive-mask/'],
