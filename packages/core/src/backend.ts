@@ -1,9 +1,11 @@
 import type { AttentionOptions } from './attention-options.js';
 import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
-import { MAX_ELEMENTS, type Tensor } from './tensor.js';
+import { referenceAttentionValid } from './reference/attention.js';
+import { MAX_ELEMENTS, privateCopy, type Tensor } from './tensor.js';
 import { expectedTrace, type ShapeTrace } from './trace.js';
 import {
+  firstNonFinite,
   resolveForwardOptions,
   validateAttention,
   validateInput,
@@ -104,7 +106,17 @@ export interface BackendDefinition {
   readonly capabilities: readonly Capability[];
   createKernel(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>): ModuleKernel | Promise<ModuleKernel>;
   attention(a: ValidAttention): { output: Float32Array; weights?: Float32Array | undefined } | Promise<{ output: Float32Array; weights?: Float32Array | undefined }>;
-  /** Optional: frees backend-level resources. */
+  /**
+   * The backend promises that `kernel.forward` and `attention` read every input element before they
+   * return (their value may still be a pending promise), i.e. synchronously. Default `false`: core then
+   * hands them private, non-shared copies of x / q / k / v / mask data, made during the call, so a
+   * caller refilling its buffer right after `forward()` returns cannot change the result.
+   */
+  readonly readsInputsSynchronously?: boolean | undefined;
+  /**
+   * Optional: frees backend-level resources (caches, worker pools). The backend stays usable: later
+   * calls re-create what they need.
+   */
   dispose?(): void | Promise<void>;
   /** Optional: counters of live resources (see {@link MhaBackend.diagnostics}). */
   diagnostics?(): Readonly<Record<string, number>>;
@@ -118,6 +130,20 @@ function checkLength(backend: string, field: string, a: Float32Array | undefined
   if (!(a instanceof Float32Array) || a.length !== expected) throw contract(backend, field, a instanceof Float32Array ? a.length : a, expected);
   return a;
 }
+
+/**
+ * Raises `MHA_OVERFLOW` at the first non-finite element of a kernel result. Inputs and weights were
+ * checked finite, so a NaN or Infinity here means an intermediate left the float32 range (SPEC.md,
+ * "Non-finite values"): refusing it is the one behaviour every backend can share.
+ */
+function checkResult(backend: string, field: string, a: Float32Array): Float32Array {
+  const i = firstNonFinite(a);
+  if (i >= 0) throw new MhaError(MhaErrorCode.Overflow, `${field}[${i}]`, a[i], `backend '${backend}' produced a non-finite value from finite inputs: an intermediate exceeded the float32 range`);
+  return a;
+}
+
+/** Where {@link defineBackend} keeps a backend's definition; enumerable so that `{ ...backend }` keeps it. */
+const DEFINITION: unique symbol = Symbol.for('@mha/core/backend-definition') as never;
 
 /** Which capabilities a validated core-op call needs. */
 export function requiredCapabilities(a: ValidAttention): Capability[] {
@@ -144,10 +170,14 @@ export function requiredCapabilities(a: ValidAttention): Capability[] {
  */
 export function defineBackend(def: BackendDefinition): MhaBackend {
   const caps = new Set(def.capabilities);
-  return {
-    name: def.name,
+  const name = def.name;
+  const copyInputs = def.readsInputsSynchronously !== true;
+  let backendDisposing: Promise<void> | undefined;
+  const backend: MhaBackend & { [DEFINITION]: BackendDefinition } = {
+    name,
     runtimes: [...def.runtimes],
     capabilities: [...def.capabilities],
+    [DEFINITION]: def,
     async createModule(config, weights) {
       const cfg = resolveConfig(config);
       const w = validateWeights(cfg, weights);
@@ -155,21 +185,22 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       // so later mutation of the caller's arrays cannot change a built module.
       const owned = w;
       const kernel = await def.createKernel(cfg, owned);
-      let disposed = false;
+      let disposing: Promise<void> | undefined;
       // Forwards still running when dispose() is called finish before the kernel is freed.
       const inFlight = new Set<Promise<unknown>>();
-      const name = def.name;
       const module: MhaModule = {
         backend: name,
         config: cfg,
         get disposed() {
-          return disposed;
+          return disposing !== undefined;
         },
+        // Everything up to the kernel call runs synchronously inside forward(): the input is read (and
+        // copied when the backend did not promise to read it synchronously) before the caller regains control.
         async forward(x, options) {
-          if (disposed) throw new MhaError(MhaErrorCode.Disposed, 'module', name, 'forward() after dispose()');
+          if (disposing) throw new MhaError(MhaErrorCode.Disposed, 'module', name, 'forward() after dispose()');
           const opts = resolveForwardOptions(options);
-          const input = validateInput(cfg, x);
-          const { batch: B, tokens: T } = input;
+          const valid = validateInput(cfg, x);
+          const { batch: B, tokens: T } = valid;
           const outLen = B * T * cfg.dOut;
           const wLen = B * cfg.heads * T * T;
           if (opts.returnAttentionWeights && wLen > MAX_ELEMENTS) {
@@ -182,6 +213,7 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
               trace: opts.trace ? expectedTrace(cfg, B, T) : undefined,
             };
           }
+          const input: ValidInput = copyInputs ? { ...valid, x: privateCopy(Float32Array, valid.x) } : valid;
           const run = Promise.resolve(kernel.forward(input, opts));
           inFlight.add(run);
           let r: KernelForwardResult;
@@ -191,10 +223,10 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
             inFlight.delete(run);
           }
           const result: { output: Tensor; attentionWeights?: Tensor; trace?: ShapeTrace } = {
-            output: { data: checkLength(name, 'output', r.output, outLen), shape: [B, T, cfg.dOut] },
+            output: { data: checkResult(name, 'output', checkLength(name, 'output', r.output, outLen)), shape: [B, T, cfg.dOut] },
           };
           if (opts.returnAttentionWeights) {
-            result.attentionWeights = { data: checkLength(name, 'attentionWeights', r.attentionWeights, wLen), shape: [B, cfg.heads, T, T] };
+            result.attentionWeights = { data: checkResult(name, 'attentionWeights', checkLength(name, 'attentionWeights', r.attentionWeights, wLen)), shape: [B, cfg.heads, T, T] };
           }
           if (opts.trace) {
             if (!Array.isArray(r.trace)) throw new MhaError(MhaErrorCode.BackendContract, 'trace', r.trace, `backend '${name}' did not return a trace`);
@@ -202,11 +234,13 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
           }
           return result;
         },
-        async dispose() {
-          if (disposed) return;
-          disposed = true;
-          await Promise.allSettled([...inFlight]);
-          await kernel.dispose?.();
+        // One shared promise: a second (concurrent) dispose() resolves only once the kernel is freed.
+        dispose() {
+          disposing ??= (async () => {
+            await Promise.allSettled([...inFlight]);
+            await kernel.dispose?.();
+          })();
+          return disposing;
         },
       };
       return module;
@@ -214,7 +248,7 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
     async attention(q, k, v, options) {
       const a = validateAttention(q, k, v, options);
       for (const cap of requiredCapabilities(a)) {
-        if (!caps.has(cap)) throw new MhaError(MhaErrorCode.Unsupported, 'capability', cap, `backend '${def.name}' does not support ${CAPABILITIES[cap]}`);
+        if (!caps.has(cap)) throw new MhaError(MhaErrorCode.Unsupported, 'capability', cap, `backend '${name}' does not support ${CAPABILITIES[cap]}`);
       }
       const outShape = [a.batch, a.qHeads, a.tq, a.dv];
       const wShape = [a.batch, a.qHeads, a.tq, a.tk];
@@ -227,17 +261,62 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
           weights: a.returnWeights ? { data: new Float32Array(wLen), shape: wShape } : undefined,
         };
       }
-      const r = await def.attention(a);
+      // dk = 0: every score is an empty dot product, 0, so the weights are the softmax of the mask alone
+      // (uniform over visible keys). No arithmetic a kernel could add; many cannot take a 0-sized axis.
+      if (a.dk === 0) {
+        const r = referenceAttentionValid(a);
+        return {
+          output: { data: Float32Array.from(r.output), shape: outShape },
+          weights: a.returnWeights ? { data: Float32Array.from(r.weights), shape: wShape } : undefined,
+        };
+      }
+      const input: ValidAttention = copyInputs
+        ? {
+            ...a,
+            q: privateCopy(Float32Array, a.q),
+            k: privateCopy(Float32Array, a.k),
+            v: privateCopy(Float32Array, a.v),
+            mask: a.mask && { kind: a.mask.kind, shape: [...a.mask.shape], data: a.mask.kind === 'bool' ? privateCopy(Uint8Array, a.mask.data as Uint8Array) : privateCopy(Float32Array, a.mask.data as Float32Array) },
+          }
+        : a;
+      const r = await def.attention(input);
       return {
-        output: { data: checkLength(def.name, 'output', r.output, outLen), shape: outShape },
-        weights: a.returnWeights ? { data: checkLength(def.name, 'weights', r.weights, wLen), shape: wShape } : undefined,
+        output: { data: checkResult(name, 'output', checkLength(name, 'output', r.output, outLen)), shape: outShape },
+        weights: a.returnWeights ? { data: checkResult(name, 'weights', checkLength(name, 'weights', r.weights, wLen)), shape: wShape } : undefined,
       };
     },
-    async dispose() {
-      await def.dispose?.();
+    // Concurrent calls share one run; a later call (after it settled) frees again what was re-created.
+    dispose() {
+      backendDisposing ??= (async () => {
+        try {
+          await def.dispose?.();
+        } finally {
+          backendDisposing = undefined;
+        }
+      })();
+      return backendDisposing;
     },
     diagnostics() {
       return def.diagnostics?.() ?? {};
     },
   };
+  return backend;
+}
+
+/**
+ * A backend derived from `base` with some definition fields replaced (`name`, `capabilities`, a kernel, ...),
+ * built by {@link defineBackend} again so that validation, capability refusal and the lifecycle follow the
+ * new definition. Spreading (`{ ...backend, capabilities: [...] }`) is not a safe way to derive one: the
+ * spread object's methods still check the capabilities of the original. Extra fields of `base` (e.g.
+ * `threads`) are kept.
+ *
+ * @throws Error when `base` was not built by `defineBackend` (or a spread of such a backend).
+ *
+ * @example
+ * const noSoftcap = deriveBackend(tsBackend, { name: 'ts-no-softcap', capabilities: ['cross-attention'] });
+ */
+export function deriveBackend<B extends MhaBackend>(base: B, overrides: Partial<BackendDefinition>): B {
+  const def = (base as Partial<Record<typeof DEFINITION, BackendDefinition>>)[DEFINITION];
+  if (def === undefined) throw new Error(`deriveBackend: backend '${String(base.name)}' was not built by defineBackend`);
+  return { ...base, ...defineBackend({ ...def, ...overrides }) };
 }

@@ -19,6 +19,11 @@ export const MhaErrorCode = {
   WeightShape: 'MHA_WEIGHT_SHAPE',
   /** A weight or input holds NaN or +-Infinity (SPEC.md, "Non-finite values"). */
   NonFinite: 'MHA_NON_FINITE',
+  /**
+   * Finite inputs and weights produced a non-finite output or attention weight: an intermediate exceeded
+   * the float32 range (SPEC.md, "Non-finite values"). Raised by core instead of returning NaN/Infinity.
+   */
+  Overflow: 'MHA_OVERFLOW',
   /** An option has an invalid value (e.g. a non-finite scale). */
   InvalidOption: 'MHA_INVALID_OPTION',
   /** The backend does not support a requested capability. */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { MhaError, MhaErrorCode, isMhaError } from './errors.js';
-export { type Tensor, MAX_ELEMENTS, numel, formatShape, tensor, checkShape } from './tensor.js';
+export { type Tensor, MAX_ELEMENTS, numel, formatShape, tensor, checkShape, readShape, typedArrayKind, typedArrayLength, plainView, privateCopy } from './tensor.js';
 export { type MhaConfig, type ResolvedMhaConfig, resolveConfig, configToJSON } from './config.js';
 export { type MhaWeights, type WeightName, WEIGHT_NAMES, weightShapes, validateWeights, parameterCount } from './weights.js';
 export {
@@ -35,6 +35,8 @@ export {
   type AttentionDims,
   checkTensor,
   checkFinite,
+  firstNonFinite,
+  FLOAT32_MAX,
   resolveForwardOptions,
   validateInput,
   validateAttention,
@@ -52,6 +54,7 @@ export {
   type ModuleKernel,
   type BackendDefinition,
   defineBackend,
+  deriveBackend,
   requiredCapabilities,
 } from './backend.js';
 export { referenceForward, referenceAttention, type ReferenceForwardResult } from './reference/forward.js';

@@ -39,17 +39,71 @@ export function tensor<D extends Float32Array | Float64Array>(data: D, shape: re
 
 /** Throws unless `shape` is an array of non-negative safe integers whose product is allocatable. */
 export function checkShape(shape: unknown, field: string): asserts shape is readonly number[] {
+  readShape(shape, field);
+}
+
+/**
+ * Validates `shape` like {@link checkShape} and returns a fresh copy of it. Each element (and `length`)
+ * is read exactly once, so a getter or a Proxy cannot hand validation one shape and the kernel another.
+ */
+export function readShape(shape: unknown, field: string): number[] {
   if (!Array.isArray(shape)) {
     throw new MhaError(MhaErrorCode.InvalidShape, field, shape, 'shape must be an array of non-negative integers');
   }
-  for (let i = 0; i < shape.length; i++) {
+  const n = shape.length;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
     const d: unknown = shape[i];
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       throw new MhaError(MhaErrorCode.InvalidShape, `${field}[${i}]`, d, 'every dim must be a non-negative integer');
     }
+    out.push(d);
   }
-  const n = numel(shape as number[]);
-  if (n > MAX_ELEMENTS) {
-    throw new MhaError(MhaErrorCode.InvalidShape, field, shape, `${n} elements exceeds the limit of ${MAX_ELEMENTS}`);
+  const total = numel(out);
+  if (total > MAX_ELEMENTS) {
+    throw new MhaError(MhaErrorCode.InvalidShape, field, out, `${total} elements exceeds the limit of ${MAX_ELEMENTS}`);
   }
+  return out;
+}
+
+// The %TypedArray% intrinsics, taken once at load: they read a view's internal slots, so neither a
+// Proxy (which has none: `instanceof` passes, every method throws) nor a subclass overriding `length`,
+// `buffer` or `byteOffset` can fake them.
+const typedArrayProto = Object.getPrototypeOf(Int8Array.prototype) as object;
+const intrinsic = (key: PropertyKey) => Object.getOwnPropertyDescriptor(typedArrayProto, key)!.get! as (this: unknown) => unknown;
+const taTag = intrinsic(Symbol.toStringTag);
+const taLength = intrinsic('length');
+const taBuffer = intrinsic('buffer');
+const taByteOffset = intrinsic('byteOffset');
+
+/** What a typed array really is, by its internal slots: `'Float32Array'`, `'Uint8Array'`, ...; `undefined` for anything else (a Proxy, a DataView, a plain array). */
+export function typedArrayKind(v: unknown): string | undefined {
+  return ArrayBuffer.isView(v) ? (taTag.call(v) as string | undefined) : undefined;
+}
+
+/** True length of a typed array (0 when its buffer is detached), whatever its `length` property says. */
+export function typedArrayLength(v: ArrayBufferView): number {
+  return taLength.call(v) as number;
+}
+
+/**
+ * A plain `Float32Array` / `Uint8Array` view of the same memory as `v` (no copy), built from its internal
+ * slots, so downstream code never calls a subclass's overridden accessors. `v` must be of kind `ctor.name`.
+ */
+export function plainView(ctor: Float32ArrayConstructor, v: ArrayBufferView): Float32Array;
+export function plainView(ctor: Uint8ArrayConstructor, v: ArrayBufferView): Uint8Array;
+export function plainView(ctor: Float32ArrayConstructor | Uint8ArrayConstructor, v: ArrayBufferView): Float32Array | Uint8Array {
+  const length = typedArrayLength(v);
+  // A detached buffer cannot back a new view; a zero-length array needs none.
+  if (length === 0) return new ctor(0);
+  return new ctor(taBuffer.call(v) as ArrayBuffer, taByteOffset.call(v) as number, length);
+}
+
+/** A private, non-shared copy of `v` (a fresh array filled with `.set`, never `.slice()`, which follows `Symbol.species`). */
+export function privateCopy(ctor: Float32ArrayConstructor, v: ArrayLike<number>): Float32Array;
+export function privateCopy(ctor: Uint8ArrayConstructor, v: ArrayLike<number>): Uint8Array;
+export function privateCopy(ctor: Float32ArrayConstructor | Uint8ArrayConstructor, v: ArrayLike<number>): Float32Array | Uint8Array {
+  const out = new ctor(v.length);
+  out.set(v);
+  return out;
 }

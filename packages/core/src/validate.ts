@@ -1,7 +1,7 @@
 import type { AttentionMask, AttentionOptions } from './attention-options.js';
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
-import { checkShape, formatShape, MAX_ELEMENTS, numel, type Tensor } from './tensor.js';
+import { formatShape, MAX_ELEMENTS, numel, plainView, readShape, typedArrayKind, typedArrayLength } from './tensor.js';
 
 /** Options of a module's `forward`. */
 export interface ForwardOptions {
@@ -18,41 +18,71 @@ export interface ValidInput {
   readonly tokens: number;
 }
 
-/** Throws unless `t` is `{ data: Float32Array, shape }` with matching length. */
-export function checkTensor(t: unknown, field: string, rank?: number): asserts t is Tensor {
+/**
+ * Validates a tensor and returns what it checked: a plain `Float32Array` view of the caller's memory
+ * and a copy of the shape. `t.data` and `t.shape` are read exactly once (a getter could otherwise hand
+ * validation one array and the kernel another); use the returned values, never `t` again.
+ * The data's kind is read from its internal slots: a Proxy of a Float32Array, or a subclass whose
+ * `length` lies, gets an `MhaError` or its true length, never a `TypeError` from deep inside a kernel.
+ */
+export function checkTensor(t: unknown, field: string, rank?: number): { data: Float32Array; shape: number[] } {
   if (typeof t !== 'object' || t === null || !('data' in t) || !('shape' in t)) {
     throw new MhaError(MhaErrorCode.InvalidType, field, t, 'expected a tensor { data: Float32Array, shape: number[] }');
   }
-  const { data, shape } = t as { data: unknown; shape: unknown };
-  if (!(data instanceof Float32Array)) {
-    const got = ArrayBuffer.isView(data) ? data.constructor.name : Array.isArray(data) ? 'Array' : typeof data;
+  const data: unknown = (t as { data: unknown }).data;
+  const rawShape: unknown = (t as { shape: unknown }).shape;
+  const kind = typedArrayKind(data);
+  if (kind !== 'Float32Array') {
+    const got = kind ?? (Array.isArray(data) ? 'Array' : typeof data);
     throw new MhaError(MhaErrorCode.InvalidType, `${field}.data`, got, 'must be a Float32Array (convert with Float32Array.from(...))');
   }
-  checkShape(shape, `${field}.shape`);
+  const shape = readShape(rawShape, `${field}.shape`);
   if (rank !== undefined && shape.length !== rank) {
     throw new MhaError(MhaErrorCode.InvalidShape, `${field}.shape`, shape, `expected rank ${rank}`);
   }
-  if (data.length !== numel(shape)) {
-    throw new MhaError(MhaErrorCode.ShapeMismatch, `${field}.data`, data.length, `expected ${numel(shape)} elements for shape ${formatShape(shape)}`);
+  const length = typedArrayLength(data as Float32Array);
+  if (length !== numel(shape)) {
+    throw new MhaError(MhaErrorCode.ShapeMismatch, `${field}.data`, length, `expected ${numel(shape)} elements for shape ${formatShape(shape)}${length === 0 ? ' (a detached buffer has 0)' : ''}`);
   }
+  return { data: plainView(Float32Array, data as Float32Array), shape };
 }
 
-function optionalBoolOption(options: Record<string, unknown>, key: string, field: string): boolean {
+function optionalBoolOption(options: Readonly<Record<string, unknown>>, key: string, field: string): boolean {
   const v = options[key];
   if (v === undefined) return false;
   if (typeof v !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, `${field}.${key}`, v, 'must be a boolean');
   return v;
 }
 
-function checkOptionsObject(options: unknown, field: string, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
+/**
+ * The known options of `options`, each own property read exactly once into a prototype-less record.
+ * Inherited properties are ignored: a polluted `Object.prototype.causal` must not switch causal on.
+ */
+function ownOptions(options: unknown, field: string, known: readonly string[]): Readonly<Record<string, unknown>> {
+  const out = Object.create(null) as Record<string, unknown>;
+  if (options === undefined) return out;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new MhaError(MhaErrorCode.InvalidType, field, options, 'must be an object');
   }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new MhaError(MhaErrorCode.InvalidOption, `${field}.${key}`, (options as Record<string, unknown>)[key], `unknown option; expected ${known.join(', ')}`);
   }
-  return options as Record<string, unknown>;
+  for (const key of known) if (Object.hasOwn(options, key)) out[key] = (options as Record<string, unknown>)[key];
+  return out;
+}
+
+/**
+ * Index of the first NaN / +-Infinity in `data`, or -1. Branch-free pass over the bits: an exponent of
+ * all ones (NaN or +-Infinity) plus one exponent step carries into bit 31, which the OR keeps. About
+ * 1.7x faster than a float test; only when it trips does a second pass find the element.
+ */
+export function firstNonFinite(data: Float32Array): number {
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
+  let acc = 0;
+  for (let i = 0; i < bits.length; i++) acc |= (bits[i]! & 0x7f800000) + 0x00800000;
+  if (acc >= 0) return -1;
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) return i;
+  return -1;
 }
 
 /**
@@ -61,23 +91,13 @@ function checkOptionsObject(options: unknown, field: string, known: readonly str
  * instead of each propagating NaN in its own way.
  */
 export function checkFinite(data: Float32Array, field: string): void {
-  // Branch-free pass over the bits: an exponent of all ones (NaN or +-Infinity) plus one exponent step
-  // carries into bit 31, which the OR keeps. About 1.7x faster than a float test; only when it trips
-  // does a second pass find the element to name.
-  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
-  let acc = 0;
-  for (let i = 0; i < bits.length; i++) acc |= (bits[i]! & 0x7f800000) + 0x00800000;
-  if (acc >= 0) return;
-  for (let i = 0; i < bits.length; i++) {
-    if ((bits[i]! & 0x7f800000) === 0x7f800000) {
-      throw new MhaError(MhaErrorCode.NonFinite, `${field}[${i}]`, data[i], 'inputs and weights must be finite');
-    }
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new MhaError(MhaErrorCode.NonFinite, `${field}[${i}]`, data[i], 'inputs and weights must be finite');
 }
 
 /** Validated {@link ForwardOptions} with defaults filled. */
 export function resolveForwardOptions(options: unknown): Required<{ [K in keyof ForwardOptions]: boolean }> {
-  const o = checkOptionsObject(options, 'options', ['returnAttentionWeights', 'trace']);
+  const o = ownOptions(options, 'options', ['returnAttentionWeights', 'trace']);
   return { returnAttentionWeights: optionalBoolOption(o, 'returnAttentionWeights', 'options'), trace: optionalBoolOption(o, 'trace', 'options') };
 }
 
@@ -86,16 +106,16 @@ export function resolveForwardOptions(options: unknown): Required<{ [K in keyof 
  * valid and yields empty outputs of the right shapes (as PyTorch does); no kernel runs.
  */
 export function validateInput(config: ResolvedMhaConfig, x: unknown): ValidInput {
-  checkTensor(x, 'x', 3);
-  const [batch, tokens, dIn] = x.shape as [number, number, number];
+  const t = checkTensor(x, 'x', 3);
+  const [batch, tokens, dIn] = t.shape as [number, number, number];
   if (dIn !== config.dIn) {
     throw new MhaError(MhaErrorCode.DimMismatch, 'x.shape[2]', dIn, `config.dIn is ${config.dIn}`);
   }
   if (batch * tokens * config.dOut > MAX_ELEMENTS) {
-    throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape', x.shape, `the output would hold ${batch * tokens * config.dOut} elements, over ${MAX_ELEMENTS}`);
+    throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape', t.shape, `the output would hold ${batch * tokens * config.dOut} elements, over ${MAX_ELEMENTS}`);
   }
-  checkFinite(x.data, 'x.data');
-  return { x: x.data, batch, tokens };
+  checkFinite(t.data, 'x.data');
+  return { x: t.data, batch, tokens };
 }
 
 /** Dimensions of a validated core-op call. */
@@ -123,14 +143,20 @@ export interface ValidAttention extends AttentionDims {
   readonly returnWeights: boolean;
 }
 
-/** Validates the core op's inputs (`q [B,Hq,Tq,dk]`, `k [B,Hkv,Tk,dk]`, `v [B,Hkv,Tk,dv]`) and options. */
+/** Largest finite float32: a `scale` or `softcap` beyond it cannot be represented by a float32 kernel. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Validates the core op's inputs (`q [B,Hq,Tq,dk]`, `k [B,Hkv,Tk,dk]`, `v [B,Hkv,Tk,dv]`) and options.
+ * Each tensor and option is read once; only own properties of `options` (and of its mask) count.
+ */
 export function validateAttention(q: unknown, k: unknown, v: unknown, options: unknown): ValidAttention {
-  checkTensor(q, 'q', 4);
-  checkTensor(k, 'k', 4);
-  checkTensor(v, 'v', 4);
-  const [batch, qHeads, tq, dk] = q.shape as [number, number, number, number];
-  const [kb, kvHeads, tk, kd] = k.shape as [number, number, number, number];
-  const [vb, vh, vt, dv] = v.shape as [number, number, number, number];
+  const tq_ = checkTensor(q, 'q', 4);
+  const tk_ = checkTensor(k, 'k', 4);
+  const tv_ = checkTensor(v, 'v', 4);
+  const [batch, qHeads, tq, dk] = tq_.shape as [number, number, number, number];
+  const [kb, kvHeads, tk, kd] = tk_.shape as [number, number, number, number];
+  const [vb, vh, vt, dv] = tv_.shape as [number, number, number, number];
   if (kb !== batch) throw new MhaError(MhaErrorCode.DimMismatch, 'k.shape[0]', kb, `q has batch ${batch}`);
   if (vb !== batch) throw new MhaError(MhaErrorCode.DimMismatch, 'v.shape[0]', vb, `q has batch ${batch}`);
   if (kd !== dk) throw new MhaError(MhaErrorCode.DimMismatch, 'k.shape[3]', kd, `q has head size ${dk}`);
@@ -139,54 +165,69 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
   if (kvHeads === 0 ? qHeads !== 0 : qHeads % kvHeads !== 0) {
     throw new MhaError(MhaErrorCode.DimMismatch, 'k.shape[1]', kvHeads, `must divide the ${qHeads} query heads (grouped-query attention)`);
   }
-  const o = checkOptionsObject(options, 'options', ['causal', 'scale', 'mask', 'softcap', 'returnWeights']);
+  const o = ownOptions(options, 'options', ['causal', 'scale', 'mask', 'softcap', 'returnWeights']);
   const causal = optionalBoolOption(o, 'causal', 'options');
   const returnWeights = optionalBoolOption(o, 'returnWeights', 'options');
-  let scale = 1 / Math.sqrt(dk);
-  if (o.scale !== undefined && o.scale !== null) {
-    if (typeof o.scale !== 'number' || !Number.isFinite(o.scale)) throw new MhaError(MhaErrorCode.InvalidOption, 'options.scale', o.scale, 'must be a finite number');
-    scale = o.scale;
+  // dk = 0: every score is an empty dot product, 0 whatever the scale (SPEC.md, "Core op"); 1 keeps the
+  // default finite instead of 1/sqrt(0).
+  let scale = dk === 0 ? 1 : 1 / Math.sqrt(dk);
+  const rawScale = o.scale;
+  if (rawScale !== undefined && rawScale !== null) {
+    if (typeof rawScale !== 'number' || !Number.isFinite(rawScale)) throw new MhaError(MhaErrorCode.InvalidOption, 'options.scale', rawScale, 'must be a finite number');
+    if (Math.abs(rawScale) > FLOAT32_MAX) throw new MhaError(MhaErrorCode.InvalidOption, 'options.scale', rawScale, `must lie within the float32 range (|scale| <= ${FLOAT32_MAX})`);
+    scale = rawScale;
   }
   let softcap = 0;
-  if (o.softcap !== undefined) {
-    if (typeof o.softcap !== 'number' || !Number.isFinite(o.softcap) || o.softcap < 0) {
-      throw new MhaError(MhaErrorCode.InvalidOption, 'options.softcap', o.softcap, 'must be a finite number >= 0 (0 = off)');
+  const rawSoftcap = o.softcap;
+  if (rawSoftcap !== undefined) {
+    if (typeof rawSoftcap !== 'number' || !Number.isFinite(rawSoftcap) || rawSoftcap < 0) {
+      throw new MhaError(MhaErrorCode.InvalidOption, 'options.softcap', rawSoftcap, 'must be a finite number >= 0 (0 = off)');
     }
-    softcap = o.softcap;
+    if (rawSoftcap > FLOAT32_MAX) throw new MhaError(MhaErrorCode.InvalidOption, 'options.softcap', rawSoftcap, `must lie within the float32 range (<= ${FLOAT32_MAX})`);
+    softcap = rawSoftcap;
   }
   const mask = o.mask === undefined ? undefined : validateMask(o.mask, [batch, qHeads, tq, tk]);
   if (returnWeights && batch * qHeads * tq * tk > MAX_ELEMENTS) {
-    throw new MhaError(MhaErrorCode.InvalidShape, 'q.shape', q.shape, `the attention weights would hold ${batch * qHeads * tq * tk} elements, over ${MAX_ELEMENTS}`);
+    throw new MhaError(MhaErrorCode.InvalidShape, 'q.shape', tq_.shape, `the attention weights would hold ${batch * qHeads * tq * tk} elements, over ${MAX_ELEMENTS}`);
   }
-  checkFinite(q.data, 'q.data');
-  checkFinite(k.data, 'k.data');
-  checkFinite(v.data, 'v.data');
-  const defaultScale = o.scale === undefined || o.scale === null;
-  return { q: q.data, k: k.data, v: v.data, batch, qHeads, kvHeads, tq, tk, dk, dv, causal, scale, defaultScale, softcap, mask, returnWeights };
+  checkFinite(tq_.data, 'q.data');
+  checkFinite(tk_.data, 'k.data');
+  checkFinite(tv_.data, 'v.data');
+  const defaultScale = rawScale === undefined || rawScale === null;
+  return { q: tq_.data, k: tk_.data, v: tv_.data, batch, qHeads, kvHeads, tq, tk, dk, dv, causal, scale, defaultScale, softcap, mask, returnWeights };
 }
 
+function ownField(o: object, key: string): unknown {
+  return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+/** Validates a mask, reading its own `kind`, `data` and `shape` once each; returns a fresh mask of what was checked. */
 function validateMask(mask: unknown, target: readonly number[]): AttentionMask {
   if (typeof mask !== 'object' || mask === null) throw new MhaError(MhaErrorCode.InvalidType, 'options.mask', mask, 'expected { kind, data, shape }');
-  const m = mask as AttentionMask;
-  if (m.kind !== 'bool' && m.kind !== 'additive') throw new MhaError(MhaErrorCode.InvalidOption, 'options.mask.kind', m.kind, "expected 'bool' or 'additive'");
-  const want = m.kind === 'bool' ? Uint8Array : Float32Array;
-  if (!(m.data instanceof want)) throw new MhaError(MhaErrorCode.InvalidType, 'options.mask.data', m.data, `a ${m.kind} mask needs a ${want.name}`);
-  checkShape(m.shape, 'options.mask.shape');
-  if (m.shape.length < 2 || m.shape.length > 4) throw new MhaError(MhaErrorCode.InvalidShape, 'options.mask.shape', m.shape, 'expected rank 2 to 4');
-  if (m.data.length !== numel(m.shape)) throw new MhaError(MhaErrorCode.ShapeMismatch, 'options.mask.data', m.data.length, `expected ${numel(m.shape)} elements`);
+  const kind = ownField(mask, 'kind');
+  const rawData = ownField(mask, 'data');
+  const rawShape = ownField(mask, 'shape');
+  if (kind !== 'bool' && kind !== 'additive') throw new MhaError(MhaErrorCode.InvalidOption, 'options.mask.kind', kind, "expected 'bool' or 'additive'");
+  const want = kind === 'bool' ? Uint8Array : Float32Array;
+  if (typedArrayKind(rawData) !== want.name) throw new MhaError(MhaErrorCode.InvalidType, 'options.mask.data', typedArrayKind(rawData) ?? rawData, `a ${kind} mask needs a ${want.name}`);
+  const shape = readShape(rawShape, 'options.mask.shape');
+  if (shape.length < 2 || shape.length > 4) throw new MhaError(MhaErrorCode.InvalidShape, 'options.mask.shape', shape, 'expected rank 2 to 4');
+  const length = typedArrayLength(rawData as ArrayBufferView);
+  if (length !== numel(shape)) throw new MhaError(MhaErrorCode.ShapeMismatch, 'options.mask.data', length, `expected ${numel(shape)} elements`);
+  const data = kind === 'bool' ? plainView(Uint8Array, rawData as Uint8Array) : plainView(Float32Array, rawData as Float32Array);
   // An additive mask may hold -Infinity (masked out); NaN or +Infinity would poison the softmax.
-  if (m.kind === 'additive') {
-    for (let i = 0; i < m.data.length; i++) {
-      const v = m.data[i]!;
+  if (kind === 'additive') {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
       if (Number.isNaN(v) || v === Infinity) throw new MhaError(MhaErrorCode.NonFinite, `options.mask.data[${i}]`, v, 'an additive mask may hold finite values and -Infinity only');
     }
   }
-  const offset = target.length - m.shape.length;
-  m.shape.forEach((d, i) => {
+  const offset = target.length - shape.length;
+  shape.forEach((d, i) => {
     const t = target[offset + i]!;
     if (d !== t && d !== 1) throw new MhaError(MhaErrorCode.DimMismatch, `options.mask.shape[${i}]`, d, `cannot broadcast to ${formatShape(target)} (need ${t} or 1)`);
   });
-  return m;
+  return { kind, data, shape };
 }
 
 /**
