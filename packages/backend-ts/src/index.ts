@@ -119,6 +119,10 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
     createKernel: (config, weights) =>
       pool ? createThreadedModuleKernel(config, weights, { pool, retainScratch, minWorkPerThread: minWork }) : createModuleKernel(config, weights, { retainScratch }),
     attention: coreAttention,
+    // Single-threaded, the module kernel and the core op are synchronous: every input is read before
+    // they return, so core need not copy. The threaded kernel reads x after awaiting its queue and the
+    // workers, so there core hands it a private copy.
+    readsInputsSynchronously: pool === undefined,
     dispose: () => pool?.dispose(),
     diagnostics: pool ? () => ({ ...pool.diagnostics() }) : undefined,
   });
