@@ -1,13 +1,18 @@
-import { initWeights, randomTensor, resolveConfig, type Tensor } from '@mha/core';
+import { initWeights, randomTensor, resolveConfig, type ResolvedMhaConfig, type Tensor } from '@mha/core';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import { withModule } from '../util.js';
+import { inputCases } from './lifecycle-inputs.js';
 
 const SPEC = 'SPEC.md#lifecycle';
 
-/** lifecycle: concurrent calls, independent modules, dispose semantics. */
+/** lifecycle: concurrent calls, independent modules, dispose semantics, buffer hygiene, leak counters. */
 export function lifecycleCases(): ConformanceCase[] {
   const config = resolveConfig({ dIn: 8, heads: 2, headDim: 4, causal: true, qkvBias: true });
+  return [...baseCases(config), ...inputCases()];
+}
+
+function baseCases(config: ResolvedMhaConfig): ConformanceCase[] {
   return [
     {
       id: 'lifecycle/concurrent-forwards/calls=100',
