@@ -17,3 +17,4 @@ export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
 export { numericBuggyBackend, NUMERIC_BUGS, NUMERIC_BUG_DESCRIPTIONS, type NumericBug } from './buggy/numeric.js';
 export { loadOnnxPeerCases, loadOnnxPeerCase, builtinOnnxPeerDir, type OnnxPeerCase } from './onnx-peer.js';
 export { errorBuggyBackend, ERROR_BUGS, type ErrorBug } from './buggy/errors.js';
+export { lifecycleBuggyBackend, LIFECYCLE_BUGS, type LifecycleBug } from './buggy/lifecycle.js';
