@@ -71,7 +71,7 @@ describe('inputs are read during the call (BackendDefinition.readsInputsSynchron
     const { backend, seen } = recorder();
     const m = await backend.createModule(cfg, weights());
     class Species extends Float32Array {
-      static override get [Symbol.species]() {
+      static get [Symbol.species]() {
         return Array;
       }
     }
