@@ -2,7 +2,7 @@
 // written without defineBackend, validating on their own (right codes, their own field names or
 // value descriptions), or handing out a live config. Only the field/value and config checks of the
 // errors group can catch them.
-import { isMhaError, MhaError, MhaErrorCode, resolveConfig, validateWeights, type MhaBackend, type MhaModule } from '@mha/core';
+import { isMhaError, MhaError, MhaErrorCode, plainView, privateCopy, resolveConfig, typedArrayKind, validateWeights, type MhaBackend, type MhaModule, type Tensor } from '@mha/core';
 import { buggyBackend } from '../buggy-backends.js';
 
 /** The error-contract bugs {@link errorBuggyBackend} can inject. */
@@ -21,6 +21,13 @@ function rewrite(bug: ErrorBug, e: unknown): unknown {
   if (bug === 'renamed-fields') return new MhaError(e.code, e.field.replace(/^[A-Za-z]+\./, ''), e.value, e.message);
   if (bug === 'described-values') return new MhaError(e.code, e.field, describe(e.value), e.message);
   return e;
+}
+
+/** A copy of a well-formed tensor taken now; anything else is passed on for core to refuse. */
+function snapshot(x: Tensor): Tensor {
+  const data: unknown = typeof x === 'object' && x !== null ? x.data : undefined;
+  if (typedArrayKind(data) !== 'Float32Array' || !Array.isArray(x.shape)) return x;
+  return { data: privateCopy(Float32Array, plainView(Float32Array, data as Float32Array)), shape: [...x.shape] };
 }
 
 function describe(v: unknown): string {
@@ -64,9 +71,11 @@ export function errorBuggyBackend(bug: ErrorBug): MhaBackend {
           },
           async forward(x, options) {
             if (disposed) throw disposedError();
+            // x is read during the call (SPEC.md, "Lifecycle"), so the live config is this backend's only bug.
+            const input = snapshot(x);
             const m = await inner.createModule({ ...live }, owned);
             try {
-              return await m.forward(x, options);
+              return await m.forward(input, options);
             } finally {
               await m.dispose();
             }
