@@ -1,0 +1,206 @@
+// Bundle check (issue 18): builds the small app in ./app with esbuild and with Vite (installed from npm in
+// this folder), for Node and for the browser, the way a user's project would, then runs every bundle:
+// Node bundles with node, browser bundles in headless Chromium (Debian's /usr/bin/chromium) served with
+// COOP/COEP so ts-threads gets its Web Worker. Browser bundles must hold no Node-only code. The app's
+// project is a temporary folder whose node_modules/@mha/* link to this workspace's built packages.
+// Usage: `pnpm test:bundle` (builds first), or `node scripts/bundle/run.mjs`. Exit 0 pass, 1 fail, 2 setup.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const setup = (message) => {
+  console.error(message);
+  process.exit(2);
+};
+const esbuild = await import('esbuild').catch(() => setup('esbuild is missing: run `npm ci` in scripts/bundle first.'));
+const vite = await import('vite').catch(() => setup('vite is missing: run `npm ci` in scripts/bundle first.'));
+const { chromium } = await import('playwright-core').catch(() => setup('playwright-core is missing: run `npm ci` in scripts/bundle first.'));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The published packages the app's project gets, linked from the workspace (built first). */
+const PACKAGES = { core: 'packages/core', 'backend-ts': 'packages/backend-ts', 'backend-tfjs': 'packages/backend-tfjs', 'backend-onnxruntime': 'packages/backend-onnxruntime', onnx: 'packages/onnx', auto: 'packages/auto' };
+
+/** What a browser bundle must not contain: Node built-ins and Node-only packages. */
+const NODE_ONLY = [/onnxruntime-node/, /\bworker_threads\b/, /["'`]node:[a-z_]+["'`]/, /\bcreateRequire\b/];
+
+function makeProject() {
+  const dir = mkdtempSync(join(realpathSync(tmpdir()), 'mha-bundle-'));
+  cpSync(join(here, 'app'), join(dir, 'src'), { recursive: true });
+  mkdirSync(join(dir, 'node_modules', '@mha'), { recursive: true });
+  for (const [name, path] of Object.entries(PACKAGES)) {
+    if (!existsSync(join(repo, path, 'dist'))) setup(`${path}/dist is missing: build first (pnpm turbo run build)`);
+    symlinkSync(join(repo, path), join(dir, 'node_modules', '@mha', name), 'dir');
+  }
+  return dir;
+}
+
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true }).map((f) => join(dir, String(f))).filter((f) => statSync(f).isFile());
+}
+
+/** Node-only code found in a browser bundle, as "file: pattern" lines. */
+function nodeOnlyCode(outDir) {
+  const found = [];
+  for (const file of filesUnder(outDir)) {
+    if (extname(file) === '.node') found.push(`${relative(outDir, file)}: a native add-on`);
+    if (!/\.(m?js)$/.test(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const re of NODE_ONLY) if (re.test(text)) found.push(`${relative(outDir, file)}: ${re.source}`);
+  }
+  return found;
+}
+
+const silent = { logLevel: 'silent' };
+
+/** Each bundle: how to build it and how to run it. */
+const BUNDLES = [
+  {
+    name: 'esbuild, browser',
+    target: 'browser',
+    // The documented esbuild setup: the worker entry built next to the app (esbuild leaves
+    // `new URL('./worker-web.js', import.meta.url)` alone, so it resolves beside the bundle).
+    build: (dir, out) =>
+      esbuild.build({
+        absWorkingDir: dir,
+        entryPoints: { app: 'src/browser.js', 'worker-web': '@mha/backend-ts/worker-web' },
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        outdir: out,
+        ...silent,
+      }).then(() => {
+        cpSync(join(dir, 'src', 'index.html'), join(out, 'index.html'));
+        return readFileSync(join(out, 'index.html'), 'utf8').includes('browser.js') && rewriteHtml(join(out, 'index.html'));
+      }),
+  },
+  {
+    name: 'esbuild, browser, @mha/backend-tfjs alone, no flags',
+    target: 'none',
+    build: (dir, out) => esbuild.build({ absWorkingDir: dir, entryPoints: ['src/tfjs-only.js'], bundle: true, format: 'esm', platform: 'browser', outdir: out, ...silent }),
+  },
+  {
+    name: 'esbuild, node',
+    target: 'node',
+    expectPicked: 'ort-attention-op',
+    build: (dir, out) => esbuild.build({ absWorkingDir: dir, entryPoints: { app: 'src/node.js' }, bundle: true, format: 'esm', platform: 'node', outdir: out, outExtension: { '.js': '.mjs' }, ...silent }),
+  },
+  {
+    name: 'vite, browser',
+    target: 'browser',
+    build: (dir, out) => vite.build({ root: join(dir, 'src'), configFile: false, logLevel: 'silent', build: { outDir: out, emptyOutDir: true } }),
+  },
+  {
+    name: 'vite, node (ssr, everything bundled)',
+    target: 'node',
+    expectPicked: 'ort-attention-op',
+    build: (dir, out) =>
+      vite.build({
+        root: join(dir, 'src'),
+        configFile: false,
+        logLevel: 'silent',
+        ssr: { noExternal: true, target: 'node' },
+        build: { ssr: join(dir, 'src', 'node.js'), outDir: out, emptyOutDir: true, rollupOptions: { output: { entryFileNames: 'app.mjs' } } },
+      }),
+  },
+];
+
+function rewriteHtml(file) {
+  const html = readFileSync(file, 'utf8').replace('./browser.js', './app.js');
+  return import('node:fs').then(({ writeFileSync }) => writeFileSync(file, html));
+}
+
+/** Serves `dir` on 127.0.0.1 with the headers that make a page cross-origin isolated. */
+function serve(dir) {
+  const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.json': 'application/json' };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = resolve(dir, `.${path === '/' ? '/index.html' : decodeURIComponent(path)}`);
+    const ok = file.startsWith(dir + sep) && existsSync(file) && statSync(file).isFile();
+    res.writeHead(ok ? 200 : 404, {
+      'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    });
+    res.end(ok ? readFileSync(file) : `not found: ${path}`);
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((c) => server.close(c)) })));
+}
+
+async function runInBrowser(context, out, label) {
+  const server = await serve(out);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => console.log(`  [${label}] ${m.text()}`));
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('response', (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()} ${r.url()}`));
+  try {
+    await page.goto(`${server.origin}/`);
+    // A hang guard only (15 minutes): a loaded machine can be slow without anything being wrong.
+    await page.waitForFunction(() => '__mhaResult' in window, null, { timeout: 15 * 60_000, polling: 250 });
+    const v = await page.evaluate(() => window.__mhaResult);
+    return [...v.problems, ...errors];
+  } catch (e) {
+    return [`no verdict from the page: ${e.message}`, ...errors];
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
+
+function runInNode(dir, out, expectPicked, label) {
+  const entry = filesUnder(out).find((f) => f.endsWith('app.mjs'));
+  if (!entry) return ['no app.mjs in the output'];
+  // Run from the project folder: native add-ons (onnxruntime) resolve from its node_modules at run time.
+  const r = spawnSync(process.execPath, [entry], { cwd: dir, encoding: 'utf8', env: { ...process.env, EXPECT_PICKED: expectPicked }, timeout: 10 * 60_000 });
+  for (const line of `${r.stdout}${r.stderr}`.trim().split('\n')) console.log(`  [${label}] ${line}`);
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()).problems;
+  } catch {
+    return [`exit ${r.status}${r.signal ? ` (${r.signal})` : ''}, no verdict`];
+  }
+}
+
+async function main() {
+  const dir = makeProject();
+  const outcomes = [];
+  let context;
+  try {
+    for (const b of BUNDLES) {
+      const out = join(dir, 'out', b.name.replace(/[^a-z0-9]+/gi, '-'));
+      const started = Date.now();
+      const problems = [];
+      try {
+        await b.build(dir, out);
+      } catch (e) {
+        problems.push(`build failed: ${(e.errors?.map((x) => `${x.text}${x.location ? ` (${x.location.file}:${x.location.line})` : ''}`).join('; ') || e.message).split('\n').slice(0, 6).join(' ')}`);
+      }
+      if (problems.length === 0 && b.target !== 'node') problems.push(...nodeOnlyCode(out).map((f) => `Node-only code in the browser bundle: ${f}`));
+      if (problems.length === 0 && b.target === 'node') problems.push(...runInNode(dir, out, b.expectPicked, b.name));
+      if (problems.length === 0 && b.target === 'browser') {
+        if (!existsSync(CHROMIUM)) setup(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+        context ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+        problems.push(...(await runInBrowser(context, out, b.name)));
+      }
+      outcomes.push({ name: b.name, problems, seconds: (Date.now() - started) / 1000 });
+    }
+  } finally {
+    await context?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log('\nBundle check');
+  for (const o of outcomes) {
+    console.log(`  ${o.problems.length === 0 ? 'PASS' : 'FAIL'}  ${o.name} (${o.seconds.toFixed(1)} s)`);
+    for (const p of o.problems) console.log(`        - ${p}`);
+  }
+  const failed = outcomes.filter((o) => o.problems.length > 0).length;
+  console.log(`bundle check: ${outcomes.length - failed} passed, ${failed} failed`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+await main();
