@@ -12,6 +12,18 @@ const INSTALL_HINT: Readonly<Record<TfjsBackendName, string>> = {
 };
 
 /**
+ * Why tfjs-wasm usually fails to start outside Node: its .wasm binaries were not where it fetched them.
+ * Names the option that says where they are, and what it was.
+ */
+function wasmHint(wasmPaths: ResolvedTfjsBackendOptions['wasmPaths']): string {
+  const where = wasmPaths === undefined ? 'no wasmPaths was given, so tfjs looked beside the script' : `wasmPaths was ${JSON.stringify(wasmPaths)}`;
+  return (
+    ` (${where}): the .wasm binaries of @tensorflow/tfjs-backend-wasm/dist must be served, and ` +
+    "createTfjsBackend({ tfBackend: 'wasm', wasmPaths: '<URL of their folder, ending in />' }) must point at them"
+  );
+}
+
+/**
  * Makes `options.tfBackend` tfjs's active backend, initialising it (and, for wasm, its binary paths) on
  * first use. Call only inside {@link exclusive}. Throws `MHA_BACKEND_UNAVAILABLE` when the backend is not
  * registered in this process or fails to initialise.
@@ -33,7 +45,7 @@ export async function activate(options: ResolvedTfjsBackendOptions): Promise<voi
     } catch (e) {
       throw new MhaError(MhaErrorCode.BackendUnavailable, 'options.tfBackend', name, `tfjs has no backend '${name}' registered (${INSTALL_HINT[name]}): ${(e as Error).message}`);
     }
-    if (!ok) throw new MhaError(MhaErrorCode.BackendUnavailable, 'options.tfBackend', name, `tfjs backend '${name}' failed to initialise in this environment`);
+    if (!ok) throw new MhaError(MhaErrorCode.BackendUnavailable, 'options.tfBackend', name, `tfjs backend '${name}' failed to initialise in this environment${name === 'wasm' ? wasmHint(options.wasmPaths) : ''}`);
   }
   // An initialisation tfjs started elsewhere (e.g. `tf.memory()` or `tf.ready()` before any backend was
   // set starts the highest-priority one) blocks every backend until it settles.

@@ -1,13 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { defaultNodeWasmDir } from '#wasm-dir';
 
-/** The wasm binaries of the installed `@tensorflow/tfjs-backend-wasm`, as a directory path ending in `/`. */
-export async function defaultNodeWasmDir(): Promise<string> {
-  // Loaded lazily and hidden from bundlers: browser builds must not pull in node:module.
-  const { createRequire } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:module')) as { createRequire: (from: string) => NodeJS.Require };
-  const file = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
-  return file.slice(0, file.length - 'tfjs-backend-wasm.wasm'.length);
-}
+export { defaultNodeWasmDir } from '#wasm-dir';
 
 /**
  * Points tfjs-wasm at its binaries before its first initialisation: `paths` if given, otherwise in Node
@@ -21,5 +16,7 @@ export async function configureWasmPaths(paths: string | Readonly<Record<string,
     setWasmPaths(paths as string | { [file: string]: string });
     return;
   }
-  if (tf.env().getBool('IS_NODE')) setWasmPaths(await defaultNodeWasmDir());
+  if (!tf.env().getBool('IS_NODE')) return;
+  const dir = await defaultNodeWasmDir();
+  if (dir !== undefined) setWasmPaths(dir);
 }

@@ -92,3 +92,18 @@ describe('portability', () => {
     }
   });
 });
+
+describe('createTsBackend workerUrl', () => {
+  it('takes a string or a URL and refuses anything else with MHA_INVALID_TYPE', () => {
+    expect(createTsBackend({ threads: 2, workerUrl: new URL('https://example.test/w.js') }).name).toBe('ts-threads');
+    expect(createTsBackend({ threads: 2, workerUrl: '/w.js' }).name).toBe('ts-threads');
+    let caught: unknown;
+    try {
+      createTsBackend({ threads: 2, workerUrl: 5 as unknown as string });
+    } catch (e) {
+      caught = e;
+    }
+    expect(isMhaError(caught, MhaErrorCode.InvalidType)).toBe(true);
+    expect(caught).toMatchObject({ field: 'options.workerUrl', value: 5 });
+  });
+});

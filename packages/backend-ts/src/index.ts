@@ -45,6 +45,14 @@ export interface TsBackendOptions {
    * worker round trip costs more than it saves. 0 splits every phase.
    */
   readonly minWorkPerThread?: number | undefined;
+  /**
+   * Where the worker script is, for bundlers that do not emit it by themselves. Default: found
+   * automatically (Vite, webpack 5 and Rollup's URL plugin emit it from the
+   * `new URL('./worker-web.js', import.meta.url)` pattern; Node finds the installed package's). With
+   * esbuild, build `@mha/backend-ts/worker-web` (browsers) as an entry point and pass its URL, or name
+   * it `worker-web.js` beside your bundle. A relative URL is taken relative to the page.
+   */
+  readonly workerUrl?: string | URL | undefined;
 }
 
 /** The backend {@link createTsBackend} returns: the core contract plus the thread count in effect. */
@@ -68,7 +76,7 @@ export const TS_CAPABILITIES: readonly Capability[] = ['cross-attention', 'group
 export const DEFAULT_MIN_WORK_PER_THREAD = 2 ** 18;
 
 const MAX_THREADS = 256;
-const OPTION_KEYS = new Set(['name', 'retainScratch', 'threads', 'minWorkPerThread']);
+const OPTION_KEYS = new Set(['name', 'retainScratch', 'threads', 'minWorkPerThread', 'workerUrl']);
 
 /**
  * Builds a pure-TypeScript backend. Use {@link tsBackend} (single-threaded) or
@@ -109,9 +117,11 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
   const retainScratch = options.retainScratch ?? true;
   if (typeof retainScratch !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, 'options.retainScratch', retainScratch, 'must be a boolean');
 
+  const workerUrl = options.workerUrl;
+  if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw new MhaError(MhaErrorCode.InvalidType, 'options.workerUrl', workerUrl, 'must be a string or a URL');
   const support = requested > 1 ? threadingSupport() : undefined;
   const host = support?.host;
-  const pool = host !== undefined ? new WorkerPool(requested - 1, () => loadWorkerSpawner(host), retainScratch) : undefined;
+  const pool = host !== undefined ? new WorkerPool(requested - 1, () => loadWorkerSpawner(host, workerUrl), retainScratch) : undefined;
   const backend = defineBackend({
     name,
     runtimes: TS_RUNTIMES,

@@ -3,21 +3,27 @@ import type { SpawnWorker } from './worker-host.js';
 
 /**
  * The worker script, beside this module in `dist`. Held in a constant (not a literal in `new URL`) so
- * that bundlers for the browser do not pick the Node worker up as an asset.
+ * that bundlers do not pick the Node worker up as an asset.
  */
 const NODE_WORKER_ENTRY = './worker-node.js';
 
-/** The module specifier, also kept out of a literal `import()` so browser bundlers do not resolve it. */
+/** The package's own export of that script, resolved at run time from wherever the code now lives. */
+const NODE_WORKER_EXPORT = '@mha/backend-ts/worker-node';
+
+/** Module specifiers, kept out of literal `import()`s so bundlers leave them to Node. */
 const WORKER_THREADS = 'node:worker_threads';
+const FS = 'node:fs';
 
 /**
- * Worker host on Node's `worker_threads` (imported here, dynamically). `entry` is the worker script,
- * `worker-node.js` by default; tests pass others.
+ * Worker host on Node's `worker_threads` (imported here, dynamically). `entry` is the worker script;
+ * by default `worker-node.js` beside this module or, when this module was bundled into an app (the
+ * script is not beside it), the installed package's `@mha/backend-ts/worker-node`.
  */
-export async function nodeWorkerSpawner(entry: URL = new URL(NODE_WORKER_ENTRY, import.meta.url)): Promise<SpawnWorker> {
+export async function nodeWorkerSpawner(entry?: URL): Promise<SpawnWorker> {
   const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_THREADS)) as typeof import('node:worker_threads');
+  const script = entry ?? (await defaultEntry());
   return (listener) => {
-    const worker = startWorker(Worker, entry, process.execArgv);
+    const worker = startWorker(Worker, script, process.execArgv);
     let stopping = false;
     worker.unref(); // idle until it is given work (see WorkerLink.setBusy)
     worker.on('message', (message: FromWorker) => listener.message(message));
@@ -35,6 +41,18 @@ export async function nodeWorkerSpawner(entry: URL = new URL(NODE_WORKER_ENTRY, 
       },
     };
   };
+}
+
+/** `worker-node.js` beside this module if it is there, else the installed package's, else (to be named in the error) the former. */
+async function defaultEntry(): Promise<URL> {
+  const beside = new URL(NODE_WORKER_ENTRY, import.meta.url);
+  const { existsSync } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ FS)) as typeof import('node:fs');
+  if (beside.protocol !== 'file:' || existsSync(beside)) return beside;
+  try {
+    return new URL(import.meta.resolve(NODE_WORKER_EXPORT));
+  } catch {
+    return beside;
+  }
 }
 
 /**

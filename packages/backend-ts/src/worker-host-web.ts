@@ -13,18 +13,21 @@ interface WebWorker {
 declare const Worker: new (url: URL, options: { type: 'module' }) => WebWorker;
 
 /**
- * Worker host on Web Workers (browsers, and Deno/Bun when used without Node compatibility). Not
- * exercised by this package's tests, which run in Node. The `new Worker(new URL('./worker-web.js',
- * import.meta.url), { type: 'module' })` form is kept literal because bundlers (Vite, webpack 5)
- * recognise exactly that and emit the worker script with the app.
+ * Worker host on Web Workers (browsers, and Deno/Bun when used without Node compatibility). The
+ * `new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' })` form is kept literal
+ * because Vite, webpack 5 and Rollup (with its URL plugin) recognise exactly that and emit the worker
+ * script with the app. esbuild leaves it as it is, so the script must sit beside the bundle (build
+ * `@mha/backend-ts/worker-web` as an entry point named `worker-web.js`) or be given as `workerUrl`.
  */
-export function webWorkerSpawner(): SpawnWorker {
+export function webWorkerSpawner(workerUrl?: string | URL): SpawnWorker {
   return (listener) => {
-    const worker = new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' });
+    const given = workerUrl === undefined ? undefined : new URL(workerUrl, (globalThis as { location?: { href?: string } }).location?.href);
+    const worker = given === undefined ? new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' }) : new Worker(given, { type: 'module' });
+    const url = String(given ?? new URL('./worker-web.js', import.meta.url));
     worker.onmessage = (event) => listener.message(event.data);
     worker.onerror = (event) => {
       event.preventDefault();
-      listener.failure(new Error(event.message || 'the worker script failed to load or threw'));
+      listener.failure(new Error(workerLoadError(url, event.message)));
     };
     worker.onmessageerror = () => listener.failure(new Error('a message from the worker could not be deserialised'));
     return {
@@ -35,4 +38,13 @@ export function webWorkerSpawner(): SpawnWorker {
       },
     };
   };
+}
+
+/** The failure of the worker at `url`, naming it and the two ways to make it load. */
+export function workerLoadError(url: string, message: string | undefined): string {
+  return (
+    `the worker script ${url} failed to load or threw${message ? ` (${message})` : ''}. ` +
+    'With esbuild, build @mha/backend-ts/worker-web as an entry point named worker-web.js beside your bundle, ' +
+    'or pass its URL as createTsBackend({ threads, workerUrl })'
+  );
 }

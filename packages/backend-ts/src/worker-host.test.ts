@@ -54,3 +54,54 @@ describe('workerExecArgv / startWorker', () => {
     }
   });
 });
+
+describe('webWorkerSpawner (worker script location)', () => {
+  /** A stand-in for the Web Worker constructor: records the URL and fails like a 404'd script. */
+  function fakeWorker() {
+    const made: { url: string; worker: { onerror: ((e: { message?: string; preventDefault(): void }) => void) | null } }[] = [];
+    class FakeWorker {
+      onmessage = null;
+      onerror: ((e: { message?: string; preventDefault(): void }) => void) | null = null;
+      onmessageerror = null;
+      constructor(url: URL) {
+        made.push({ url: String(url), worker: this });
+      }
+      postMessage() {}
+      terminate() {}
+    }
+    return { made, FakeWorker };
+  }
+
+  it('names the URL of a worker script that failed to load, and how to make it load', async () => {
+    const { made, FakeWorker } = fakeWorker();
+    const saved = (globalThis as { Worker?: unknown }).Worker;
+    (globalThis as { Worker?: unknown }).Worker = FakeWorker;
+    try {
+      const { webWorkerSpawner } = await import('./worker-host-web.js');
+      const failures: Error[] = [];
+      webWorkerSpawner()({ message: () => {}, failure: (e) => failures.push(e) });
+      webWorkerSpawner('https://example.test/assets/mha-worker.js')({ message: () => {}, failure: (e) => failures.push(e) });
+      expect(made.map((m) => m.url)).toEqual([new URL('./worker-web.js', import.meta.url).href, 'https://example.test/assets/mha-worker.js']);
+      for (const m of made) m.worker.onerror?.({ preventDefault() {} });
+      expect(failures[0]?.message).toContain(`the worker script ${new URL('./worker-web.js', import.meta.url).href} failed to load`);
+      expect(failures[0]?.message).toMatch(/@mha\/backend-ts\/worker-web as an entry point named worker-web\.js.*workerUrl/);
+      expect(failures[1]?.message).toContain('the worker script https://example.test/assets/mha-worker.js failed to load');
+    } finally {
+      (globalThis as { Worker?: unknown }).Worker = saved;
+    }
+  });
+});
+
+describe('nodeWorkerSpawner (worker script location)', () => {
+  it('runs the package export @mha/backend-ts/worker-node, and workerUrl reaches the Node host', async () => {
+    expect(import.meta.resolve('@mha/backend-ts/worker-node')).toMatch(/\/dist\/worker-node\.js$/);
+    const { loadWorkerSpawner } = await import('./worker-host.js');
+    const url = 'data:text/javascript,import { parentPort } from "node:worker_threads"; parentPort.postMessage({ kind: "custom" });';
+    const spawn = await loadWorkerSpawner('node', url);
+    const got = await new Promise((resolve, reject) => {
+      const link = spawn({ message: (m) => void link.terminate().then(() => resolve(m)), failure: reject });
+      link.setBusy(true);
+    });
+    expect(got).toEqual({ kind: 'custom' });
+  });
+});

@@ -57,9 +57,12 @@ export function threadingSupport(g: RuntimeGlobals = globalThis as RuntimeGlobal
 
 /**
  * Loads the worker glue of `host`. Each host lives in its own module and is imported on demand, so a
- * browser bundle never loads the Node glue and Node never loads the Web one.
+ * browser bundle never loads the Node glue and Node never loads the Web one: the Node glue is reached
+ * through the package's `#worker-host-node` import, which bundlers resolve to an empty stand-in under
+ * the `browser` condition. `workerUrl` overrides where the worker script is (see
+ * `TsBackendOptions.workerUrl`).
  */
-export async function loadWorkerSpawner(host: 'node' | 'web'): Promise<SpawnWorker> {
-  if (host === 'node') return (await import('./worker-host-node.js')).nodeWorkerSpawner();
-  return (await import('./worker-host-web.js')).webWorkerSpawner();
+export async function loadWorkerSpawner(host: 'node' | 'web', workerUrl?: string | URL): Promise<SpawnWorker> {
+  if (host === 'node') return (await import('#worker-host-node')).nodeWorkerSpawner(workerUrl === undefined ? undefined : new URL(workerUrl));
+  return (await import('./worker-host-web.js')).webWorkerSpawner(workerUrl);
 }
