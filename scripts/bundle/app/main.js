@@ -28,7 +28,7 @@ async function forward(backend, config, weights, x) {
 }
 
 /** Runs the app; `expect` says which backend pickBackend must choose here. */
-export async function run({ expectPicked, log = console.log }) {
+export async function run({ expectPicked, wasmHint = false, log = console.log }) {
   const problems = [];
   const config = resolveConfig({ dIn: 64, heads: 4, dOut: 64, causal: true, qkvBias: true });
   const weights = initWeights(config, 1);
@@ -67,6 +67,18 @@ export async function run({ expectPicked, log = console.log }) {
     if (result.threads !== 2) problems.push(`ts-threads ran on ${result.threads} thread(s): ${result.threadsUnavailable}`);
     if (!(result.workers >= 1)) problems.push('ts-threads started no worker');
     if (!result.bitIdentical) problems.push('ts-threads output differs from ts');
+  }
+
+  // In a browser, tfjs-wasm without wasmPaths cannot find its binaries: the error must say what to set.
+  if (wasmHint) {
+    const wasm = await pickBackend({ prefer: 'tfjs-wasm' });
+    try {
+      await forward(wasm.backend, config, weights, x);
+      problems.push('tfjs-wasm started without wasmPaths, but its binaries are not served here');
+    } catch (error) {
+      log(`tfjs-wasm without wasmPaths: ${error.message}`);
+      if (!/wasmPaths/.test(error.message)) problems.push(`tfjs-wasm's failure does not mention wasmPaths: ${error.message}`);
+    }
   }
   return { ok: problems.length === 0, problems, picked: picked.name };
 }
