@@ -7,5 +7,5 @@ import type { SpawnWorker } from './worker-host.js';
 
 /** Rejects: this build of @mha/backend-ts was resolved for browsers, which have no `worker_threads`. */
 export async function nodeWorkerSpawner(): Promise<SpawnWorker> {
-  throw new Error('@mha/backend-ts was bundled for the browser (the `browser` export condition), which has no Node worker_threads');
+  throw new Error('@mha/backend-ts was bundled for the browser (the `browser` export condition), which has no Node worker threads');
 }
