@@ -25,9 +25,15 @@ export function cleanEnv(extra = {}) {
 }
 
 /**
+ * What the root README's "Install from npm" tells users of @mha/backend-onnxruntime to set: onnxruntime-node's
+ * postinstall then exits at once instead of fetching CUDA add-ons from api.nuget.org (its CPU binaries ship in
+ * the npm package). Every other install script runs, as under plain npm defaults.
+ */
+export const INSTALL_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip' };
+
+/**
  * Creates the project: `npm init -y`, ESM, and an .npmrc that sends only the @mha scope to the check's
- * registry and turns install scripts off (onnxruntime-node's would fetch CUDA add-ons from an unreachable
- * host; its CPU binaries ship in the package, and no other dependency needs a script).
+ * registry. Install scripts stay on (npm's default); see {@link INSTALL_ENV}.
  */
 export async function createConsumer(dir, registryUrl) {
   mkdirSync(dir, { recursive: true });
@@ -49,7 +55,6 @@ export async function createConsumer(dir, registryUrl) {
     [
       `@mha:registry=${registryUrl}`,
       `//${host}/:always-auth=false`,
-      'ignore-scripts=true',
       'audit=false',
       'fund=false',
       'update-notifier=false',
@@ -58,7 +63,7 @@ export async function createConsumer(dir, registryUrl) {
       '',
     ].join('\n'),
   );
-  const settings = [['@mha:registry', registryUrl], ['ignore-scripts', 'true'], ['registry', undefined]];
+  const settings = [['@mha:registry', registryUrl], ['ignore-scripts', 'false'], ['registry', undefined]];
   for (const [key, want] of settings) {
     const got = (await run('npm', ['config', 'get', key], { cwd: dir, env: cleanEnv() })).stdout.trim();
     if (want !== undefined && got.replace(/\/?$/, key.endsWith('registry') ? '/' : '') !== want) throw new Error(`npm config get ${key} in the clean project says ${got}, not ${want}`);
@@ -72,7 +77,7 @@ export async function createConsumer(dir, registryUrl) {
  * @param {string[]} specs e.g. ['@mha/core@1.0.0', ...]
  */
 export async function installPackages(dir, registryUrl, specs, { tools = true } = {}) {
-  const env = cleanEnv();
+  const env = cleanEnv(INSTALL_ENV);
   await run('npm', ['install', '--save-exact', ...specs], { cwd: dir, env });
   if (tools) await run('npm', ['install', '--save-dev', ...CONSUMER_TOOLS], { cwd: dir, env });
   await run('npm', ['ls', '--all'], { cwd: dir, env });
@@ -98,7 +103,8 @@ export async function installPackages(dir, registryUrl, specs, { tools = true } 
 export function entrySpecifiers(dir, name) {
   const json = JSON.parse(readFileSync(join(dir, 'node_modules', ...name.split('/'), 'package.json'), 'utf8'));
   const subpaths = json.exports ? Object.keys(json.exports) : ['.'];
-  return subpaths.filter((s) => !s.endsWith('package.json') && !s.includes('*')).map((s) => (s === '.' ? name : `${name}/${s.slice(2)}`));
+  // `./worker-*` exports are worker scripts (backend-ts's, for bundlers to emit): started as workers, never imported.
+  return subpaths.filter((s) => !s.endsWith('package.json') && !s.includes('*') && !s.startsWith('./worker-')).map((s) => (s === '.' ? name : `${name}/${s.slice(2)}`));
 }
 
 const PROBE = `// Written by the release check: imports every entry point as a user's ESM code would.
