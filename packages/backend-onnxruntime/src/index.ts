@@ -7,7 +7,7 @@
 import { createOrtBackend, type OrtBackend } from './backend.js';
 
 export { createOrtBackend, type OrtBackend } from './backend.js';
-export { resolveOrtBackendOptions, sessionOptions, type OrtBackendOptions, type ResolvedOrtBackendOptions, type GraphOptimizationLevel } from './options.js';
+export { resolveOrtBackendOptions, sessionOptions, type OrtBackendOptions, type ResolvedOrtBackendOptions, type GraphOptimizationLevel, type OrtSessionOptions } from './options.js';
 
 /** `ort-attention-op`: the module around the ONNX `Attention` operator (opset 23), onnxruntime defaults. */
 export const ortAttentionOp: OrtBackend = createOrtBackend({ flavour: 'attention-op' });

@@ -2,6 +2,9 @@ import { MhaError, MhaErrorCode } from '@mha/core';
 import { FLAVOURS, type OnnxFlavour } from '@mha/onnx';
 import type { InferenceSession } from 'onnxruntime-node';
 
+/** Compile-time proof that {@link OrtSessionOptions} is what onnxruntime accepts. */
+type Assignable<T extends InferenceSession.SessionOptions> = T;
+
 /** onnxruntime's graph optimisation levels (`'all'` is onnxruntime's default). */
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -51,8 +54,21 @@ export function resolveOrtBackendOptions(options: OrtBackendOptions): ResolvedOr
   return { flavour, intraOpNumThreads, graphOptimizationLevel, name };
 }
 
+/**
+ * The onnxruntime session options this package sets, spelled out so the public declarations do not pull in
+ * onnxruntime-common's types (which need the DOM lib, an error under `skipLibCheck: false` in a Node
+ * project). Assignable to onnxruntime's `InferenceSession.SessionOptions`.
+ */
+export interface OrtSessionOptions {
+  executionProviders: ['cpu'];
+  readonly graphOptimizationLevel: GraphOptimizationLevel;
+  readonly executionMode: 'sequential';
+  readonly logSeverityLevel: 4;
+  readonly intraOpNumThreads?: number;
+}
+
 /** The onnxruntime session options these backend options stand for (CPU execution provider). */
-export function sessionOptions(o: ResolvedOrtBackendOptions): InferenceSession.SessionOptions {
+export function sessionOptions(o: ResolvedOrtBackendOptions): OrtSessionOptions {
   return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: o.graphOptimizationLevel,
@@ -64,3 +80,6 @@ export function sessionOptions(o: ResolvedOrtBackendOptions): InferenceSession.S
     ...(o.intraOpNumThreads > 0 ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
   };
 }
+
+/** Fails to compile if onnxruntime stops accepting {@link OrtSessionOptions}. */
+type SessionOptionsFit = Assignable<OrtSessionOptions>;

@@ -22,4 +22,4 @@ export {
 } from './read.js';
 export { writeTensorProto, type TensorToWrite } from './write.js';
 export { halfToFloat, halfBitsToFloat32 } from './float16.js';
-export { DataType } from './proto.js';
+export { DataType } from './data-type.js';

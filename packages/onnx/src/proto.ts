@@ -5,17 +5,7 @@ import onnxProto from 'onnx-proto';
 export const onnx = onnxProto.onnx;
 export type { onnx as OnnxProto } from 'onnx-proto';
 
-/** ONNX `TensorProto.DataType` codes used by this package. */
-export const DataType = {
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  INT32: 6,
-  INT64: 7,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-} as const;
+export { DataType } from './data-type.js';
 
 /** A 64-bit integer as protobufjs decodes it: a `number`, or a `Long`-like object for int64 fields. */
 export type Int64Like = number | { toNumber(): number } | null | undefined;

@@ -1,6 +1,7 @@
 import { MhaError, MhaErrorCode } from '@mha/core';
 import { halfBitsToFloat32 } from './float16.js';
-import { DataType, onnx, toNumber, type Int64Like, type OnnxProto } from './proto.js';
+import { DataType } from './data-type.js';
+import { onnx, toNumber, type Int64Like, type OnnxProto } from './proto.js';
 
 /** Element types {@link readTensorProto} decodes, by name. */
 export type OnnxElementType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'bool' | 'int64' | 'int32' | 'int8' | 'uint8';
@@ -131,8 +132,15 @@ function checkedDims(dims: number[], field: string): number[] {
   return dims;
 }
 
-/** Decodes an already-parsed `TensorProto` message. */
-export function tensorFromProto(t: OnnxProto.TensorProto, field = 'tensor'): OnnxTensor {
+/**
+ * Decodes an already-parsed `onnx.TensorProto` message (onnx-proto / protobufjs). Typed as `object` so these
+ * declarations do not pull in onnx-proto's types.
+ */
+export function tensorFromProto(message: object, field = 'tensor'): OnnxTensor {
+  return decodeTensor(message as OnnxProto.TensorProto, field);
+}
+
+function decodeTensor(t: OnnxProto.TensorProto, field: string): OnnxTensor {
   const dataType = t.dataType;
   const type = TYPE_NAMES[dataType];
   if (type === undefined) throw new MhaError(MhaErrorCode.InvalidType, `${field}.dataType`, dataType, `unsupported element type; readable: ${Object.values(TYPE_NAMES).join(', ')}`);
@@ -170,7 +178,7 @@ export function readTensorProto(bytes: Uint8Array): OnnxTensor {
   } catch (e) {
     throw new MhaError(MhaErrorCode.InvalidType, 'bytes', bytes.byteLength, `not a serialised onnx.TensorProto: ${(e as Error).message}`);
   }
-  return tensorFromProto(t);
+  return decodeTensor(t, 'tensor');
 }
 
 /** An attribute value, tagged with its kind. Integers are converted from int64 to numbers. */
@@ -238,7 +246,7 @@ function attributeOf(a: OnnxProto.AttributeProto): OnnxAttribute {
     case T.STRING:
       return { kind: 'string', value: utf8.decode(a.s) };
     case T.TENSOR:
-      return { kind: 'tensor', value: tensorFromProto(a.t as OnnxProto.TensorProto, `attribute ${a.name}`) };
+      return { kind: 'tensor', value: decodeTensor(a.t as OnnxProto.TensorProto, `attribute ${a.name}`) };
     case T.GRAPH:
       return { kind: 'graph', value: graphOf(a.g as OnnxProto.GraphProto) };
     case T.FLOATS:
@@ -275,7 +283,7 @@ function graphOf(g: OnnxProto.GraphProto): OnnxGraph {
     })),
     inputs: g.input.map(valueInfoOf),
     outputs: g.output.map(valueInfoOf),
-    initializers: g.initializer.map((t, i) => tensorFromProto(t as OnnxProto.TensorProto, `initializer ${t.name || i}`)),
+    initializers: g.initializer.map((t, i) => decodeTensor(t as OnnxProto.TensorProto, `initializer ${t.name || i}`)),
   };
 }
 
