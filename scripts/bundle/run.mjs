@@ -4,7 +4,7 @@
 // COOP/COEP so ts-threads gets its Web Worker. Browser bundles must hold no Node-only code. The app's
 // project is a temporary folder whose node_modules/@mha/* link to this workspace's built packages.
 // Usage: `pnpm test:bundle` (builds first), or `node scripts/bundle/run.mjs`. Exit 0 pass, 1 fail, 2 setup.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
@@ -62,8 +62,28 @@ function nodeOnlyCode(outDir) {
 
 const silent = { logLevel: 'silent' };
 
+/** Type-checks app/types.ts with the workspace's TypeScript: strict, skipLibCheck off, ES2022 lib only. */
+function typecheckApp(dir) {
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  const config = { compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2022'], types: [], module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['src/types.ts'] };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
+  const r = spawnSync(process.execPath, [tsc, '-p', dir, '--pretty', 'false'], { cwd: dir, encoding: 'utf8', timeout: 10 * 60_000 });
+  if (r.status === 0) return [];
+  const errors = `${r.stdout}${r.stderr}`.trim().split('\n');
+  return [`${errors.length} TypeScript error(s), e.g. ${errors.slice(0, 3).join(' | ')}`];
+}
+
 /** Each bundle: how to build it and how to run it. */
 const BUNDLES = [
+  {
+    name: 'TypeScript: every entry point, skipLibCheck off, no DOM or Node types',
+    target: 'none',
+    build: async (dir) => {
+      const problems = typecheckApp(dir);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    },
+  },
   {
     name: 'esbuild, browser',
     target: 'browser',
@@ -80,7 +100,7 @@ const BUNDLES = [
         ...silent,
       }).then(() => {
         cpSync(join(dir, 'src', 'index.html'), join(out, 'index.html'));
-        return readFileSync(join(out, 'index.html'), 'utf8').includes('browser.js') && rewriteHtml(join(out, 'index.html'));
+        rewriteHtml(join(out, 'index.html'));
       }),
   },
   {
@@ -115,8 +135,7 @@ const BUNDLES = [
 ];
 
 function rewriteHtml(file) {
-  const html = readFileSync(file, 'utf8').replace('./browser.js', './app.js');
-  return import('node:fs').then(({ writeFileSync }) => writeFileSync(file, html));
+  writeFileSync(file, readFileSync(file, 'utf8').replace('./browser.js', './app.js'));
 }
 
 /** Serves `dir` on 127.0.0.1 with the headers that make a page cross-origin isolated. */
@@ -186,7 +205,7 @@ async function main() {
       } catch (e) {
         problems.push(`build failed: ${(e.errors?.map((x) => `${x.text}${x.location ? ` (${x.location.file}:${x.location.line})` : ''}`).join('; ') || e.message).split('\n').slice(0, 6).join(' ')}`);
       }
-      if (problems.length === 0 && b.target !== 'node') problems.push(...nodeOnlyCode(out).map((f) => `Node-only code in the browser bundle: ${f}`));
+      if (problems.length === 0 && b.target !== 'node' && existsSync(out)) problems.push(...nodeOnlyCode(out).map((f) => `Node-only code in the browser bundle: ${f}`));
       if (problems.length === 0 && b.target === 'node') problems.push(...runInNode(dir, out, b.expectPicked, b.name));
       if (problems.length === 0 && b.target === 'browser') {
         if (!existsSync(CHROMIUM)) setup(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);

@@ -50,9 +50,9 @@ export interface TsBackendOptions {
    * automatically (Vite, webpack 5 and Rollup's URL plugin emit it from the
    * `new URL('./worker-web.js', import.meta.url)` pattern; Node finds the installed package's). With
    * esbuild, build `@mha/backend-ts/worker-web` (browsers) as an entry point and pass its URL, or name
-   * it `worker-web.js` beside your bundle. A relative URL is taken relative to the page.
+   * it `worker-web.js` beside your bundle. A string or a `URL`; a relative one is taken relative to the page.
    */
-  readonly workerUrl?: string | URL | undefined;
+  readonly workerUrl?: string | { readonly href: string } | undefined;
 }
 
 /** The backend {@link createTsBackend} returns: the core contract plus the thread count in effect. */
@@ -117,8 +117,9 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
   const retainScratch = options.retainScratch ?? true;
   if (typeof retainScratch !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, 'options.retainScratch', retainScratch, 'must be a boolean');
 
-  const workerUrl = options.workerUrl;
-  if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw new MhaError(MhaErrorCode.InvalidType, 'options.workerUrl', workerUrl, 'must be a string or a URL');
+  const givenUrl = options.workerUrl as unknown;
+  const workerUrl = typeof givenUrl === 'string' ? givenUrl : typeof (givenUrl as { href?: unknown } | null)?.href === 'string' ? (givenUrl as { href: string }).href : undefined;
+  if (givenUrl !== undefined && workerUrl === undefined) throw new MhaError(MhaErrorCode.InvalidType, 'options.workerUrl', givenUrl, 'must be a string or a URL');
   const support = requested > 1 ? threadingSupport() : undefined;
   const host = support?.host;
   const pool = host !== undefined ? new WorkerPool(requested - 1, () => loadWorkerSpawner(host, workerUrl), retainScratch) : undefined;

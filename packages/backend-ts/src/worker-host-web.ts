@@ -19,7 +19,7 @@ declare const Worker: new (url: URL, options: { type: 'module' }) => WebWorker;
  * script with the app. esbuild leaves it as it is, so the script must sit beside the bundle (build
  * `@mha/backend-ts/worker-web` as an entry point named `worker-web.js`) or be given as `workerUrl`.
  */
-export function webWorkerSpawner(workerUrl?: string | URL): SpawnWorker {
+export function webWorkerSpawner(workerUrl?: string): SpawnWorker {
   return (listener) => {
     const given = workerUrl === undefined ? undefined : new URL(workerUrl, (globalThis as { location?: { href?: string } }).location?.href);
     const worker = given === undefined ? new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' }) : new Worker(given, { type: 'module' });

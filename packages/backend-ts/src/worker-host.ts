@@ -62,7 +62,7 @@ export function threadingSupport(g: RuntimeGlobals = globalThis as RuntimeGlobal
  * the `browser` condition. `workerUrl` overrides where the worker script is (see
  * `TsBackendOptions.workerUrl`).
  */
-export async function loadWorkerSpawner(host: 'node' | 'web', workerUrl?: string | URL): Promise<SpawnWorker> {
+export async function loadWorkerSpawner(host: 'node' | 'web', workerUrl?: string): Promise<SpawnWorker> {
   if (host === 'node') return (await import('#worker-host-node')).nodeWorkerSpawner(workerUrl === undefined ? undefined : new URL(workerUrl));
   return (await import('./worker-host-web.js')).webWorkerSpawner(workerUrl);
 }

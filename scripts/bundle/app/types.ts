@@ -1,0 +1,11 @@
+// Every published entry point, type-checked with skipLibCheck off and neither DOM nor Node types
+// (tsconfig written by run.mjs): our declarations must not reach third-party types that need them.
+import * as auto from '@mha/auto';
+import * as tfjs from '@mha/backend-tfjs';
+import * as ort from '@mha/backend-onnxruntime';
+import * as ts from '@mha/backend-ts';
+import * as core from '@mha/core';
+import * as onnx from '@mha/onnx';
+
+export const entries: readonly object[] = [auto, tfjs, ort, ts, core, onnx];
+export const threaded: ts.TsBackend = ts.createTsBackend({ threads: 2, workerUrl: '/worker-web.js' });
