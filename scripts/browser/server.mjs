@@ -84,24 +84,12 @@ function fileFor(pathname) {
 }
 
 /**
- * Rewrites the bare specifiers of `importMap()` in a module's `from '...'` / `import('...')` to their
- * URLs, as a bundler would. Import maps apply only to the document, not to workers, so this is what
- * lets a module worker load code that imports `@mha/core`.
- */
-function resolveBareSpecifiers(source, imports) {
-  return source.replace(/(\bfrom\s*|\bimport\s*\(\s*)(['"])([^'"]+)\2/g, (match, head, quote, spec) =>
-    Object.hasOwn(imports, spec) ? `${head}${quote}${imports[spec]}${quote}` : match,
-  );
-}
-
-/**
  * Starts a server on 127.0.0.1 at a free port. With `isolated`, every response carries the COOP/COEP
- * headers that make a page cross-origin isolated (which is what exposes SharedArrayBuffer). With
- * `rewriteBareSpecifiers`, served JavaScript has its bare specifiers replaced by URLs (bundler-like).
+ * headers that make a page cross-origin isolated (which is what exposes SharedArrayBuffer). Files are
+ * served as they are on disk: bare specifiers resolve through the page's import map, as in Node.
  * Resolves to `{ origin, close() }`.
  */
-export function startServer({ isolated, rewriteBareSpecifiers = false }) {
-  const { imports } = importMap();
+export function startServer({ isolated }) {
   const headers = isolated
     ? {
         'Cross-Origin-Opener-Policy': 'same-origin',
@@ -121,11 +109,7 @@ export function startServer({ isolated, rewriteBareSpecifiers = false }) {
     if (pathname === '/favicon.ico') return send(204, 'text/plain', '');
     const file = fileFor(pathname);
     if (!file) return send(404, 'text/plain', `not found: ${pathname}`);
-    const type = MIME[extname(file)] ?? 'application/octet-stream';
-    // The check's own pages keep their specifiers: the probe worker must see the browser's behaviour.
-    const isScript = (file.endsWith('.js') || file.endsWith('.mjs')) && !pathname.startsWith('/page/');
-    if (rewriteBareSpecifiers && isScript) return send(200, type, resolveBareSpecifiers(readFileSync(file, 'utf8'), imports));
-    send(200, type, readFileSync(file));
+    send(200, MIME[extname(file)] ?? 'application/octet-stream', readFileSync(file));
   });
   return new Promise((resolveStart, reject) => {
     server.once('error', reject);
