@@ -49,14 +49,14 @@ export function toF32(t: { data: ArrayLike<number>; shape: readonly number[] }):
 }
 
 /**
- * The module grid shared by several groups: the seeds' examples (book wrapper and MHA, seed 004's
- * fused QKV, seed 001's 128 -> 4 x 32) plus edge sizes (T=1, one head, headDim=1, odd sizes).
+ * The module grid shared by several groups: the PyTorch examples (the book's wrapper and MHA, the
+ * fused-QKV layer, 128 -> 4 heads x 32) plus edge sizes (T=1, one head, headDim=1, odd sizes).
  */
 export const MODULE_GRID: readonly ModuleCase[] = [
   { name: 'book-wrapper', batch: 2, tokens: 6, config: { dIn: 3, heads: 2, headDim: 2, causal: true, outProj: false } },
   { name: 'book-mha', batch: 2, tokens: 6, config: { dIn: 3, dOut: 2, heads: 2, causal: true } },
-  { name: 'seed004-fused', batch: 2, tokens: 5, config: { dIn: 12, dOut: 12, heads: 3, outProjBias: false } },
-  { name: 'seed001-128x4', batch: 1, tokens: 8, config: { dIn: 128, dOut: 128, heads: 4, causal: true } },
+  { name: 'fused-qkv', batch: 2, tokens: 5, config: { dIn: 12, dOut: 12, heads: 3, outProjBias: false } },
+  { name: 'heads-128x4', batch: 1, tokens: 8, config: { dIn: 128, dOut: 128, heads: 4, causal: true } },
   { name: 'single-token', batch: 3, tokens: 1, config: { dIn: 5, heads: 2, headDim: 3, causal: true, qkvBias: true } },
   { name: 'one-head', batch: 2, tokens: 7, config: { dIn: 6, heads: 1, headDim: 6, causal: true } },
   { name: 'head-dim-1', batch: 2, tokens: 5, config: { dIn: 4, heads: 4, headDim: 1, qkvBias: true } },

@@ -8,7 +8,7 @@ import { MAX_ELEMENTS } from './tensor.js';
  * The three seed architectures:
  * - book `MultiHeadAttentionWrapper`: `{ dIn, heads, headDim, causal: true, outProj: false }`
  * - book `MultiHeadAttention`: `{ dIn, dOut, heads, causal: true }` (out_proj with bias)
- * - fused-QKV module (seed 004): `{ dIn, dOut: dIn, heads, outProjBias: false }`
+ * - fused-QKV module (the tutorial's `MultiHeadSelfAttention` with one `qkv` Linear): `{ dIn, dOut: dIn, heads, outProjBias: false }`
  *
  * @example
  * const cfg = resolveConfig({ dIn: 3, dOut: 2, heads: 2, causal: true });

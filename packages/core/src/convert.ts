@@ -103,7 +103,7 @@ export function fromTorchLinear(
 
 /**
  * From a packed `[3*dOut, dIn]` projection whose rows are `[q; k; v]` (each block head-major):
- * `nn.MultiheadAttention.in_proj_weight`, or seed 004's fused `qkv = nn.Linear(d, 3d)`.
+ * `nn.MultiheadAttention.in_proj_weight`, or the fused-QKV layer's `qkv = nn.Linear(d, 3d)`.
  */
 export function fromPackedQkv(
   config: MhaConfig | ResolvedMhaConfig,
@@ -279,11 +279,11 @@ function prefixHint(layout: TorchLayout, keys: readonly string[]): string {
 }
 
 /**
- * From a PyTorch state_dict (names exactly as torch prints them), for the four layouts the seeds use:
+ * From a PyTorch state_dict (names exactly as torch prints them), for the four layouts of the PyTorch modules this project reproduces:
  * - `book-wrapper`: `heads.{h}.W_query.weight` ... (`[headDim, dIn]` each), optional `.bias`; no out projection
  * - `book-mha`: `W_query.weight` / `W_key` / `W_value` (`[dOut, dIn]`), `out_proj.weight` / `.bias`
  * - `torch-mha`: `in_proj_weight` (`[3*dOut, dIn]`), `in_proj_bias`, `out_proj.weight`, `out_proj.bias`
- * - `fused-qkv` (seed 004): `qkv.weight` (`[3*dOut, dIn]`), `qkv.bias`, `proj.weight`, `proj.bias`
+ * - `fused-qkv` (the tutorial's fused-QKV `MultiHeadSelfAttention`): `qkv.weight` (`[3*dOut, dIn]`), `qkv.bias`, `proj.weight`, `proj.bias`
  *
  * Values may be any {@link TensorLike} (a JSON-saved state_dict's nested arrays included). The book's
  * registered causal-mask buffers (`mask`, `heads.{h}.mask`) are accepted and ignored: the mask comes

@@ -1,7 +1,7 @@
 import type { ResolvedMhaConfig } from './config.js';
 
 /**
- * The named steps of an MHA forward pass, in order (the shapes seed 004 prints).
+ * The named steps of an MHA forward pass, in order (the shapes the tutorial's fused-QKV layer prints).
  * `qkv` is the logical `[B, T, 3, heads, headDim]` view of the three projections, whether or not a
  * backend fuses them.
  */
@@ -44,7 +44,7 @@ export function expectedTrace(config: ResolvedMhaConfig, batch: number, tokens: 
   ];
 }
 
-/** Renders a trace like seed 004's prints, one `step: [shape]` per line. */
+/** Renders a trace like the fused-QKV layer's prints, one `step: [shape]` per line. */
 export function formatTrace(trace: ShapeTrace): string {
   return trace.map((e) => `${e.step}: [${e.shape.join(', ')}]`).join('\n');
 }

@@ -20,7 +20,7 @@ export interface ReferenceForwardResult {
 }
 
 /**
- * The float64 reference MHA forward, following the seeds step by step: project, split heads,
+ * The float64 reference MHA forward, following the PyTorch modules step by step: project, split heads,
  * scores, scale, causal mask, max-subtracted softmax, weights x V, merge heads, output projection.
  * Inputs are float32 (what backends receive); all arithmetic is float64, so it is the yardstick
  * for float32 backends.

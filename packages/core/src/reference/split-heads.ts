@@ -1,5 +1,5 @@
 /**
- * `[B, T, H*dh]` (head-major columns) -> `[B, H, T, dh]`: the `view(B,T,H,dh).transpose(1,2)` of the seeds.
+ * `[B, T, H*dh]` (head-major columns) -> `[B, H, T, dh]`: the `view(B,T,H,dh).transpose(1,2)` of the PyTorch modules this project reproduces.
  */
 export function splitHeads(x: Float64Array, batch: number, tokens: number, heads: number, headDim: number): Float64Array {
   const out = new Float64Array(x.length);
