@@ -30,6 +30,16 @@ describe('fixture decoding', () => {
     expect(Array.from(decodeBase64('/+8='))).toEqual([255, 239]);
     expect(errorOf(() => decodeBase64('AA*A')).code).toBe('MHA_INVALID_TYPE');
     expect(errorOf(() => decodeBase64('AAAAA')).code).toBe('MHA_INVALID_TYPE');
+    // What atob alone would accept is refused: whitespace, padding inside, three '='.
+    for (const s of ['AAEC Aw==', 'AA\nECAw==', 'AA=CAw==', 'AAECAw===']) expect(errorOf(() => decodeBase64(s)).code, JSON.stringify(s)).toBe('MHA_INVALID_TYPE');
+    expect(errorOf(() => decodeBase64('AA*A', 'x.data'))).toEqual({ code: 'MHA_INVALID_TYPE', field: 'x.data' });
+    // Node's Buffer is the oracle for every length and byte value.
+    for (let n = 0; n < 40; n++) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 255);
+      const b64 = Buffer.from(bytes).toString('base64');
+      expect(Array.from(decodeBase64(b64)), b64).toEqual(Array.from(bytes));
+      expect(Array.from(decodeBase64(b64.replace(/=+$/, ''))), 'unpadded').toEqual(Array.from(bytes));
+    }
   });
   it('round-trips float32 exactly, including -0 and subnormals', () => {
     const f = Float32Array.from([-0, 1e-45, 3.4028234663852886e38, 0.1]);

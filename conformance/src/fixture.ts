@@ -49,29 +49,19 @@ export interface AttentionFixture {
 /** Either kind of golden case. */
 export type Fixture = ModuleFixture | AttentionFixture;
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
-
-/** Portable base64 -> bytes (no Node Buffer, no atob), rejecting malformed input. */
+/**
+ * base64 -> bytes with the runtime's `atob` (Node 16+, browsers, Deno, Bun and edge runtimes all have it),
+ * after refusing what `atob` would quietly accept: whitespace, characters outside the alphabet, padding
+ * before the end or more than two `=`.
+ */
 export function decodeBase64(s: string, field = 'data'): Uint8Array {
+  const bad = /[^A-Za-z0-9+/=]|=(?=[^=])/.exec(s);
+  if (bad) throw new MhaError(MhaErrorCode.InvalidType, field, s[bad.index], `invalid base64 character at ${bad.index}`);
   const clean = s.replace(/=+$/, '');
-  if (clean.length % 4 === 1) throw new MhaError(MhaErrorCode.InvalidType, field, s.length, 'malformed base64 length');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    let n = 0;
-    let count = 0;
-    for (let j = 0; j < 4 && i + j < clean.length; j++, count++) {
-      const c = clean.charCodeAt(i + j);
-      const v = c < 128 ? B64_INDEX[c]! : -1;
-      if (v < 0) throw new MhaError(MhaErrorCode.InvalidType, field, clean[i + j], `invalid base64 character at ${i + j}`);
-      n |= v << (18 - 6 * j);
-    }
-    out[o++] = (n >> 16) & 255;
-    if (count > 2) out[o++] = (n >> 8) & 255;
-    if (count > 3) out[o++] = n & 255;
-  }
+  if (clean.length % 4 === 1 || s.length - clean.length > 2) throw new MhaError(MhaErrorCode.InvalidType, field, s.length, 'malformed base64 length');
+  const binary = atob(clean);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
 }
 
