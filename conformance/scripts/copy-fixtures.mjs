@@ -1,11 +1,12 @@
-// Ships the repo's golden fixtures and the ONNX peer cases inside the package, so an installed
-// @mha/conformance (outside this repo) still has its built-in cases.
+// Ships the repo's golden fixtures inside the package, so an installed @mha/conformance (outside this
+// repo) still has its built-in cases. The ONNX peer cases are converted by convert-onnx-peer.mjs.
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const name of ['golden', 'onnx-attention']) {
+rmSync(join(here, '..', 'dist', 'fixtures', 'onnx-attention'), { recursive: true, force: true });
+for (const name of ['golden']) {
   const src = join(here, '..', '..', 'fixtures', name);
   const dst = join(here, '..', 'dist', 'fixtures', name);
   rmSync(dst, { recursive: true, force: true });

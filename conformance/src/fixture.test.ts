@@ -1,12 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isMhaError } from '@mha/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeBase64, decodeTensor, parseFixture } from './fixture.js';
 import { builtinFixturesDir, loadFixtureDir, loadFixtureFile } from './fixture-files.js';
-import { builtinOnnxPeerDir, loadOnnxPeerCase } from './onnx-peer.js';
+import { builtinOnnxPeerDir, loadOnnxPeerCases, ONNX_PEER_FILE, parseOnnxPeerCases } from './onnx-peer.js';
+import { readOnnxTestCase, readOnnxTestCases } from './onnx-peer-convert.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mha-fixture-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -199,10 +202,13 @@ describe('fixture files from an untrusted directory (issue 12, item 20)', () => 
   });
 });
 
-describe('ONNX peer case loader', () => {
+/** The ONNX project's test directories, as stored in the repository (the converter's input). */
+const ONNX_TESTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'onnx-attention');
+
+describe('ONNX peer case converter (build time, reads the ONNX test files)', () => {
   const copyCase = (name: string) => {
     const dir = join(mkdtempSync(join(tmp, 'peer-')), name);
-    cpSync(join(builtinOnnxPeerDir(), name), dir, { recursive: true });
+    cpSync(join(ONNX_TESTS, name), dir, { recursive: true });
     return dir;
   };
   const patchModel = (dir: string, from: string, to: string) => {
@@ -214,21 +220,21 @@ describe('ONNX peer case loader', () => {
     writeFileSync(path, bytes);
   };
   it('a 3D case loads with its head counts', () => {
-    const c = loadOnnxPeerCase(copyCase('test_attention_3d'));
+    const c = readOnnxTestCase(copyCase('test_attention_3d'));
     expect(c.q.shape.length).toBe(4);
     expect(c.q.data.every((x) => Number.isFinite(x))).toBe(true);
   });
   it('a 3D case without q_num_heads is a typed error naming the file and the attribute (not NaN-sized tensors)', () => {
     const dir = copyCase('test_attention_3d');
     patchModel(dir, 'q_num_heads', 'x_num_heads');
-    const e = errorOf(() => loadOnnxPeerCase(dir));
+    const e = errorOf(() => readOnnxTestCase(dir));
     expect(e.code).toBe('MHA_INVALID_TYPE');
     expect(e.field).toBe('test_attention_3d/model.onnx: attribute q_num_heads');
   });
   it('a 3D case without kv_num_heads is refused the same way', () => {
     const dir = copyCase('test_attention_3d');
     patchModel(dir, 'kv_num_heads', 'kx_num_heads');
-    expect(errorOf(() => loadOnnxPeerCase(dir)).field).toBe('test_attention_3d/model.onnx: attribute kv_num_heads');
+    expect(errorOf(() => readOnnxTestCase(dir)).field).toBe('test_attention_3d/model.onnx: attribute kv_num_heads');
   });
   it('a data file that is a FIFO is refused', () => {
     const dir = copyCase('test_attention_4d');
@@ -237,9 +243,60 @@ describe('ONNX peer case loader', () => {
     expect(spawnSync('mkfifo', [pb]).status).toBe(0);
     const writer = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(pb)}, '')`], { stdio: 'ignore' });
     try {
-      expect(errorOf(() => loadOnnxPeerCase(dir))).toEqual({ code: 'MHA_INVALID_TYPE', field: pb });
+      expect(errorOf(() => readOnnxTestCase(dir))).toEqual({ code: 'MHA_INVALID_TYPE', field: pb });
     } finally {
       writer.kill();
     }
+  });
+});
+
+describe('ONNX peer cases as shipped (onnx-peer.json, read with @mha/core alone)', () => {
+  const shipped = () => JSON.parse(readFileSync(join(builtinOnnxPeerDir(), ONNX_PEER_FILE), 'utf8')) as { provenance: Record<string, string>; cases: Record<string, any>[] };
+  it('holds exactly what the converter reads from the ONNX test files, bit for bit, with each file\'s SHA-256', () => {
+    const fromOnnx = readOnnxTestCases(ONNX_TESTS);
+    const loaded = loadOnnxPeerCases(builtinOnnxPeerDir());
+    expect(loaded.map((c) => c.name)).toEqual(fromOnnx.map((c) => c.name));
+    const bits = (t: { data: Float32Array | Uint8Array } | undefined) => (t === undefined ? undefined : Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
+    for (const [i, c] of loaded.entries()) {
+      const o = fromOnnx[i]!;
+      expect({ ...c, q: bits(c.q), k: bits(c.k), v: bits(c.v), expected: bits(c.expected), expectedWeights: bits(c.expectedWeights), options: { ...c.options, mask: bits(c.options.mask) } }, c.name).toEqual({
+        ...o,
+        q: bits(o.q),
+        k: bits(o.k),
+        v: bits(o.v),
+        expected: bits(o.expected),
+        expectedWeights: bits(o.expectedWeights),
+        options: { ...o.options, scale: o.options.scale ?? undefined, mask: bits(o.options.mask) },
+      });
+      expect([c.q, c.k, c.v, c.expected].map((t) => t.shape), c.name).toEqual([o.q, o.k, o.v, o.expected].map((t) => t.shape));
+    }
+    const file = shipped();
+    expect(file.provenance.commit).toMatch(/^[0-9a-f]{40}$/);
+    for (const c of file.cases) {
+      expect(Object.keys(c.source.sha256), c.name).toContain('model.onnx');
+      const model = readFileSync(join(ONNX_TESTS, c.source.dir, 'model.onnx'));
+      expect(c.source.sha256['model.onnx']).toBe(createHash('sha256').update(model).digest('hex'));
+    }
+  });
+  it('refuses a malformed file field by field, with typed errors', () => {
+    const file = shipped();
+    const bad = (patch: (c: Record<string, any>) => void) => {
+      const copy = JSON.parse(JSON.stringify(file));
+      patch(copy.cases[0]);
+      return errorOf(() => parseOnnxPeerCases(copy));
+    };
+    expect(errorOf(() => parseOnnxPeerCases({ ...file, format: 'x' }))).toEqual({ code: 'MHA_INVALID_TYPE', field: `${ONNX_PEER_FILE}.format` });
+    expect(bad((c) => (c.needs = ['teleport'])).code).toBe('MHA_INVALID_TYPE');
+    expect(bad((c) => (c.q.data = c.q.data.slice(4))).code).toBe('MHA_SHAPE_MISMATCH');
+    expect(bad((c) => (c.options.scale = 'big')).code).toBe('MHA_INVALID_TYPE');
+    expect(bad((c) => (c.name = '../x')).code).toBe('MHA_INVALID_TYPE');
+  });
+  it('the published package depends on neither @mha/onnx nor protobufjs / onnx-proto, and ships no .onnx/.pb files', () => {
+    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as Record<string, Record<string, string> | string[]>;
+    const runtime = { ...(pkg.dependencies as Record<string, string>), ...(pkg.peerDependencies as Record<string, string>) };
+    expect(Object.keys(runtime).sort()).toEqual(['@mha/core', 'fast-check', 'vitest']);
+    expect(pkg.files).toContain('!dist/onnx-peer-convert.*');
+    const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'fixtures');
+    expect(readdirSync(dist, { recursive: true }).map(String).filter((f) => /\.(onnx|pb)$/.test(f))).toEqual([]);
   });
 });

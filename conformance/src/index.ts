@@ -15,6 +15,6 @@ export { BOOK_PRINTED } from './groups/numeric.js';
 export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
 export { numericBuggyBackend, NUMERIC_BUGS, NUMERIC_BUG_DESCRIPTIONS, type NumericBug } from './buggy/numeric.js';
-export { loadOnnxPeerCases, loadOnnxPeerCase, builtinOnnxPeerDir, type OnnxPeerCase } from './onnx-peer.js';
+export { loadOnnxPeerCases, parseOnnxPeerCases, builtinOnnxPeerDir, ONNX_PEER_FILE, ONNX_PEER_FORMAT, type OnnxPeerCase, type OnnxPeerCaseJSON, type OnnxPeerFileJSON } from './onnx-peer.js';
 export { errorBuggyBackend, ERROR_BUGS, type ErrorBug } from './buggy/errors.js';
 export { lifecycleBuggyBackend, LIFECYCLE_BUGS, type LifecycleBug } from './buggy/lifecycle.js';

@@ -1,8 +1,11 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+// The ONNX peer cases as this package ships them: dist/fixtures/onnx-peer.json, converted at build time
+// from the ONNX project's Attention test directories (scripts/convert-onnx-peer.mjs, src/onnx-peer-convert.ts)
+// with the provenance of every file kept. Reading them needs @mha/core only: no protobufjs, no onnx-proto.
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
-import { readModel, readTensorProto, type OnnxTensor } from '@mha/onnx';
+import { CAPABILITIES, MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
+import { decodeBase64, decodeTensor, type FixtureTensorJSON } from './fixture.js';
 
 /**
  * One ONNX `Attention` node test, mapped onto our core op. 3D-layout cases (`[B, S, H*d]` with
@@ -26,140 +29,172 @@ export interface OnnxPeerCase {
   readonly half: boolean;
 }
 
-/** The peer cases shipped inside this package (dist/fixtures/onnx-attention) or the repo's copy. */
+/** The format tag of onnx-peer.json. */
+export const ONNX_PEER_FORMAT = 'mha-onnx-peer/1';
+/** The file, in the directory {@link builtinOnnxPeerDir} returns. */
+export const ONNX_PEER_FILE = 'onnx-peer.json';
+
+/** A bool or additive mask as stored: bool masks are one byte per element, additive ones float32. */
+interface MaskJSON {
+  readonly kind: 'bool' | 'additive';
+  readonly shape: number[];
+  readonly dtype: 'uint8' | 'float32';
+  readonly data: string;
+}
+
+/** One case of onnx-peer.json; `source` says which ONNX test files it came from (name and SHA-256). */
+export interface OnnxPeerCaseJSON {
+  readonly name: string;
+  readonly opset: number;
+  readonly unsupported?: string;
+  readonly needs: Capability[];
+  readonly half: boolean;
+  readonly source: { readonly dir: string; readonly sha256: Readonly<Record<string, string>> };
+  readonly q: FixtureTensorJSON;
+  readonly k: FixtureTensorJSON;
+  readonly v: FixtureTensorJSON;
+  readonly options: { readonly causal: boolean; readonly scale?: number; readonly softcap?: number; readonly mask?: MaskJSON };
+  readonly expected: FixtureTensorJSON;
+  readonly expectedWeights?: FixtureTensorJSON;
+}
+
+/** onnx-peer.json: where the cases come from, and the cases. */
+export interface OnnxPeerFileJSON {
+  readonly format: typeof ONNX_PEER_FORMAT;
+  readonly provenance: Readonly<Record<string, string>>;
+  readonly cases: readonly OnnxPeerCaseJSON[];
+}
+
+/** The directory holding the peer cases shipped with this package (dist/fixtures), also from src in the repo. */
 export function builtinOnnxPeerDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const found = [join(here, 'fixtures', 'onnx-attention'), join(here, '..', '..', 'fixtures', 'onnx-attention')].find((d) => existsSync(join(d, 'README.md')));
-  if (!found) throw new MhaError(MhaErrorCode.InvalidType, 'fixtures', 'onnx-attention', 'peer cases not found (was the package built?)');
+  const found = [join(here, 'fixtures'), join(here, '..', 'dist', 'fixtures')].find((d) => existsSync(join(d, ONNX_PEER_FILE)));
+  if (!found) throw new MhaError(MhaErrorCode.InvalidType, 'fixtures', ONNX_PEER_FILE, 'peer cases not found (was the package built?)');
   return found;
 }
 
-function toF32(t: OnnxTensor): Float32Array {
-  if (t.data instanceof Float32Array) return t.data;
-  if (t.data instanceof Float64Array) return Float32Array.from(t.data);
-  throw new MhaError(MhaErrorCode.InvalidType, t.name, t.type, 'expected a float tensor');
+function fail(field: string, value: unknown, message: string): never {
+  throw new MhaError(MhaErrorCode.InvalidType, field, value, message);
 }
 
-/** `[B, S, H*d]` -> `[B, H, S, d]`; `heads` was checked to divide `H*d`. */
-function to4d(data: Float32Array, dims: number[], heads: number): Tensor {
-  const [B, S, W] = dims as [number, number, number];
-  const d = W / heads;
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) for (let h = 0; h < heads; h++) for (let i = 0; i < d; i++) out[((b * heads + h) * S + s) * d + i] = data[(b * S + s) * W + h * d + i]!;
-  return { data: out, shape: [B, heads, S, d] };
+function record(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, typeof v, 'expected an object');
+  return v as Record<string, unknown>;
 }
 
-/** A regular file's bytes (FIFOs and devices refused), with the path in the error. */
-function readBinary(path: string): Uint8Array {
+function optionalNumber(v: unknown, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, v, 'expected a finite number');
+  return v;
+}
+
+function mask(v: unknown, field: string): AttentionOptions['mask'] {
+  if (v === undefined) return undefined;
+  const m = record(v, field);
+  if (m.kind === 'additive') return { kind: 'additive', ...decodeTensor({ shape: m.shape, dtype: m.dtype, data: m.data }, field) };
+  if (m.kind !== 'bool' || m.dtype !== 'uint8') fail(`${field}.kind`, m.kind, "expected 'bool' (uint8) or 'additive' (float32)");
+  const shape = m.shape;
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`${field}.shape`, shape, 'expected non-negative integers');
+  if (typeof m.data !== 'string') fail(`${field}.data`, typeof m.data, 'expected a base64 string');
+  const data = decodeBase64(m.data, `${field}.data`);
+  const n = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new MhaError(MhaErrorCode.ShapeMismatch, `${field}.data`, data.length, `expected ${n} bytes for shape [${shape.join(',')}]`);
+  return { kind: 'bool', data, shape: shape as number[] };
+}
+
+/** One case of onnx-peer.json, checked field by field. */
+function parseCase(v: unknown, field: string): OnnxPeerCase {
+  const c = record(v, field);
+  if (typeof c.name !== 'string' || !/^test_[A-Za-z0-9_]+$/.test(c.name)) fail(`${field}.name`, c.name, 'expected an ONNX test name (test_...)');
+  const at = `${field} (${c.name})`;
+  if (!Number.isSafeInteger(c.opset)) fail(`${at}.opset`, c.opset, 'expected an integer');
+  if (c.unsupported !== undefined && typeof c.unsupported !== 'string') fail(`${at}.unsupported`, typeof c.unsupported, 'expected a string');
+  if (!Array.isArray(c.needs) || c.needs.some((n) => typeof n !== 'string' || !Object.hasOwn(CAPABILITIES, n))) fail(`${at}.needs`, c.needs, `expected capabilities (${Object.keys(CAPABILITIES).join(', ')})`);
+  if (typeof c.half !== 'boolean') fail(`${at}.half`, c.half, 'expected a boolean');
+  const o = record(c.options, `${at}.options`);
+  if (typeof o.causal !== 'boolean') fail(`${at}.options.causal`, o.causal, 'expected a boolean');
+  return {
+    name: c.name,
+    opset: c.opset as number,
+    unsupported: c.unsupported as string | undefined,
+    needs: c.needs as Capability[],
+    half: c.half,
+    q: decodeTensor(c.q, `${at}.q`),
+    k: decodeTensor(c.k, `${at}.k`),
+    v: decodeTensor(c.v, `${at}.v`),
+    options: { causal: o.causal, scale: optionalNumber(o.scale, `${at}.options.scale`), softcap: optionalNumber(o.softcap, `${at}.options.softcap`), mask: mask(o.mask, `${at}.options.mask`) },
+    expected: decodeTensor(c.expected, `${at}.expected`),
+    expectedWeights: c.expectedWeights === undefined ? undefined : decodeTensor(c.expectedWeights, `${at}.expectedWeights`),
+  };
+}
+
+/** Decodes the contents of onnx-peer.json (browser-safe: no file access). */
+export function parseOnnxPeerCases(json: unknown): OnnxPeerCase[] {
+  const file = record(json, ONNX_PEER_FILE);
+  if (file.format !== ONNX_PEER_FORMAT) fail(`${ONNX_PEER_FILE}.format`, file.format, `expected '${ONNX_PEER_FORMAT}'`);
+  if (!Array.isArray(file.cases)) fail(`${ONNX_PEER_FILE}.cases`, typeof file.cases, 'expected an array');
+  return file.cases.map((c, i) => parseCase(c, `${ONNX_PEER_FILE}.cases[${i}]`));
+}
+
+/** Reads `dir`/onnx-peer.json (a regular file; FIFOs and devices refused) and decodes its cases. */
+export function loadOnnxPeerCases(dir: string): OnnxPeerCase[] {
+  const path = join(dir, ONNX_PEER_FILE);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  let text: string;
   try {
     if (!fstatSync(fd).isFile()) throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not a regular file');
-    return readFileSync(fd);
+    text = readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
   }
-}
-
-/** Reads one case directory (model.onnx + test_data_set_0). */
-export function loadOnnxPeerCase(dir: string): OnnxPeerCase {
-  const name = dir.split(/[\\/]/).pop()!;
-  const model = readModel(readBinary(join(dir, 'model.onnx')));
-  const node = model.graph.nodes[0];
-  if (!node || node.opType !== 'Attention' || model.graph.nodes.length !== 1) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx`, node?.opType, 'expected one Attention node');
-  const data = join(dir, 'test_data_set_0');
-  const byName = new Map<string, OnnxTensor>();
-  model.graph.inputs.forEach((vi, i) => byName.set(vi.name, readTensorProto(readBinary(join(data, `input_${i}.pb`)))));
-  const outputs = new Map<string, OnnxTensor>();
-  model.graph.outputs.forEach((vi, i) => outputs.set(vi.name, readTensorProto(readBinary(join(data, `output_${i}.pb`)))));
-  // Tensors are matched to node slots by name: optional slots may be empty strings.
-  const slot = (i: number) => (node.inputs[i] ? byName.get(node.inputs[i]!) : undefined);
-  const outSlot = (i: number) => (node.outputs[i] ? outputs.get(node.outputs[i]!) : undefined);
-  const attr = (key: string, fallback: number) => {
-    const a = node.attributes[key];
-    return a && (a.kind === 'int' || a.kind === 'float') ? a.value : fallback;
-  };
-  const required = (i: number, what: string) => {
-    const t = slot(i);
-    if (!t) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: Attention input ${i} (${what})`, node.inputs[i], 'missing');
-    return t;
-  };
-  const Q = required(0, 'Q');
-  const K = required(1, 'K');
-  const V = required(2, 'V');
-  const Y = outSlot(0);
-  if (!Y) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: Attention output 0 (Y)`, node.outputs[0], 'missing');
-  const mask = slot(3);
-  const half = Q.type === 'float16';
-  let unsupported: string | undefined;
-  if (slot(4) || slot(5)) unsupported = 'needs a past/present KV cache (past_key/past_value), not in the contract yet';
-  else if (slot(6)) unsupported = 'needs nonpad_kv_seqlen (opset-24 external KV cache), not in the contract yet';
-  const mode = attr('qk_matmul_output_mode', 0);
-  const qk = outSlot(3);
-  if (!unsupported && qk && mode !== 3) unsupported = `compares qk_matmul_output mode ${mode} (scores before softmax), which the contract does not expose`;
-
-  const is3d = Q.dims.length === 3;
-  for (const [t, what] of [[Q, 'Q'], [K, 'K'], [V, 'V'], [Y, 'Y']] as const) {
-    if (t.dims.length !== Q.dims.length || (t.dims.length !== 3 && t.dims.length !== 4)) throw new MhaError(MhaErrorCode.InvalidShape, `${name}: ${what}.dims`, t.dims, `expected rank ${is3d ? 3 : 4} like Q (rank 3 or 4)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `not JSON (${(e as Error).message})`);
   }
-  // 3D inputs carry heads in attributes; without them the head split is undefined (0 would give NaN sizes).
-  const headsAttr = (key: string, width: number) => {
-    if (!is3d) return 0;
-    const a = node.attributes[key];
-    if (!a || a.kind !== 'int') throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: attribute ${key}`, a?.kind, 'a 3D Attention node needs it as an int');
-    if (!Number.isSafeInteger(a.value) || a.value < 1 || width % a.value !== 0) throw new MhaError(MhaErrorCode.InvalidShape, `${name}/model.onnx: attribute ${key}`, a.value, `must be a positive divisor of the hidden size ${width}`);
-    return a.value;
-  };
-  const qHeads = headsAttr('q_num_heads', Q.dims[2]!);
-  const kvHeads = headsAttr('kv_num_heads', K.dims[2]!);
-  if (is3d && V.dims[2]! % kvHeads !== 0) throw new MhaError(MhaErrorCode.InvalidShape, `${name}: V.dims[2]`, V.dims[2], `not divisible by kv_num_heads ${kvHeads}`);
-  const q = is3d ? to4d(toF32(Q), Q.dims, qHeads) : { data: toF32(Q), shape: Q.dims };
-  const k = is3d ? to4d(toF32(K), K.dims, kvHeads) : { data: toF32(K), shape: K.dims };
-  const v = is3d ? to4d(toF32(V), V.dims, kvHeads) : { data: toF32(V), shape: V.dims };
-  const expected = is3d ? to4d(toF32(Y), Y.dims, qHeads) : { data: toF32(Y), shape: Y.dims };
-
-  const softcap = attr('softcap', 0);
-  const scaleAttr = node.attributes.scale;
-  const options: AttentionOptions = {
-    causal: attr('is_causal', 0) === 1,
-    scale: scaleAttr && scaleAttr.kind === 'float' ? scaleAttr.value : undefined,
-    softcap: softcap > 0 ? softcap : undefined,
-    mask: mask
-      ? mask.type === 'bool'
-        ? { kind: 'bool', data: mask.data as Uint8Array, shape: mask.dims }
-        : { kind: 'additive', data: toF32(mask), shape: mask.dims }
-      : undefined,
-  };
-  const needs: Capability[] = [];
-  if (q.shape[2] !== k.shape[2]) needs.push('cross-attention');
-  if (q.shape[1] !== k.shape[1]) needs.push('grouped-query');
-  if (q.shape[3] !== v.shape[3]) needs.push('value-head-dim');
-  if (mask) needs.push('attn-mask');
-  if (softcap > 0) needs.push('softcap');
-  if (!unsupported && mask && mask.dims[mask.dims.length - 1] !== k.shape[2]) unsupported = 'mask shorter than the key length (padding semantics of opset 24)';
-  return {
-    name,
-    opset: model.opset,
-    unsupported,
-    needs,
-    q,
-    k,
-    v,
-    options,
-    expected,
-    expectedWeights: qk && mode === 3 ? { data: toF32(qk), shape: qk.dims } : undefined,
-    half,
-  };
+  return parseOnnxPeerCases(json);
 }
 
-/** Every case directory under `dir` (names starting with `test_`, `_expanded` twins excluded), sorted. */
-export function loadOnnxPeerCases(dir: string): OnnxPeerCase[] {
-  return readdirSync(dir)
-    .filter((n) => n.startsWith('test_') && !n.includes('_expanded'))
-    .sort()
-    .map((n) => loadOnnxPeerCase(join(dir, n)));
+function tensorJSON(t: Tensor): FixtureTensorJSON {
+  const bytes = new Uint8Array(t.data.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < t.data.length; i++) view.setFloat32(i * 4, t.data[i]!, true);
+  return { shape: [...t.shape], dtype: 'float32', data: base64(bytes) };
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!);
+  return btoa(binary);
+}
+
+/** One case in the onnx-peer.json form (the build script adds `source`). Finite scale/softcap only. */
+export function onnxPeerCaseJSON(c: OnnxPeerCase, source: OnnxPeerCaseJSON['source']): OnnxPeerCaseJSON {
+  const { softcap, causal, mask: m } = c.options;
+  const scale = c.options.scale ?? undefined;
+  for (const [key, value] of [['scale', scale], ['softcap', softcap]] as const) {
+    if (value !== undefined && !Number.isFinite(value)) fail(`${c.name}.options.${key}`, value, 'JSON cannot hold a non-finite number');
+  }
+  const maskJSON: MaskJSON | undefined =
+    m === undefined ? undefined : m.kind === 'bool' ? { kind: 'bool', shape: [...m.shape], dtype: 'uint8', data: base64(m.data as Uint8Array) } : { kind: 'additive', ...tensorJSON(m as Tensor) };
+  return {
+    name: c.name,
+    opset: c.opset,
+    ...(c.unsupported === undefined ? {} : { unsupported: c.unsupported }),
+    needs: [...c.needs],
+    half: c.half,
+    source,
+    q: tensorJSON(c.q),
+    k: tensorJSON(c.k),
+    v: tensorJSON(c.v),
+    options: { causal: causal === true, ...(scale === undefined ? {} : { scale }), ...(softcap === undefined ? {} : { softcap }), ...(maskJSON === undefined ? {} : { mask: maskJSON }) },
+    expected: tensorJSON(c.expected),
+    ...(c.expectedWeights === undefined ? {} : { expectedWeights: tensorJSON(c.expectedWeights) }),
+  };
 }
