@@ -230,15 +230,20 @@ describe.runIf(existsSync('/proc/self/status'))('thread pools', () => {
     const base = osThreads();
     const modules = [];
     for (let i = 0; i < 20; i++) modules.push(await b.createModule(config, initWeights(config, i + 1)));
+    // The process's own thread count also moves with things this test does not control (libuv's pool
+    // starts 4 threads on first use, V8 adds helper threads under load), so OS counts get a slack far
+    // below the 60 threads a second pool per module would add.
+    const SLACK = 8;
     const afterCreate = osThreads() - base;
     expect(b.diagnostics()).toEqual({ sessions: 20, intraOpThreads: 60 });
-    expect(afterCreate).toBe(60);
+    expect(afterCreate).toBeGreaterThanOrEqual(60 - SLACK);
+    expect(afterCreate).toBeLessThanOrEqual(60 + SLACK);
     for (const m of modules) await m.forward(x, { returnAttentionWeights: true });
-    expect(osThreads() - base).toBe(afterCreate);
+    expect(osThreads() - base).toBeLessThanOrEqual(afterCreate + SLACK);
     expect(b.diagnostics()).toEqual({ sessions: 40, intraOpThreads: 60 });
     await Promise.all(modules.map((m) => m.dispose()));
     expect(b.diagnostics()).toEqual({ sessions: 0, intraOpThreads: 0 });
-    expect(osThreads()).toBe(base);
+    expect(osThreads() - base).toBeLessThanOrEqual(SLACK);
   });
 });
 
