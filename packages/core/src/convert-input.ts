@@ -2,9 +2,9 @@
 // MhaError naming the field for anything else. Used by the converters only: `forward` and
 // `createModule` keep accepting Float32Array alone (SPEC.md, "Errors").
 import { MhaError, MhaErrorCode } from './errors.js';
-import { checkShape, formatShape, MAX_ELEMENTS, numel } from './tensor.js';
+import { checkShape, formatShape, MAX_ELEMENTS, numel, privateCopy, typedArrayKind, typedArrayLength } from './tensor.js';
 import { checkFinite } from './validate.js';
-import { copyFloat32, float32Length, typedArrayElements, typedArrayName } from './weights.js';
+import { float32Length } from './weights.js';
 
 /** Plain numbers, possibly nested (`tensor.tolist()` saved as JSON). */
 export type NestedNumbers = readonly (number | NestedNumbers)[];
@@ -75,7 +75,7 @@ function flattenNested(value: readonly unknown[], field: string): { data: Float3
  * here, naming the caller's field (`W_query.weight[3]`), not the converted layout's.
  */
 export function readTensor(value: unknown, field: string): { data: Float32Array; shape: readonly number[] | undefined } {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value) && typedArrayName(value) === undefined) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value) && typedArrayKind(value) === undefined) {
     if (!Object.hasOwn(value, 'data')) {
       throw new MhaError(MhaErrorCode.InvalidType, field, value, 'expected a Float32Array, a Float64Array, an array of numbers, or { data, shape }');
     }
@@ -94,13 +94,13 @@ export function readTensor(value: unknown, field: string): { data: Float32Array;
 function readData(value: unknown, field: string): { data: Float32Array; shape: readonly number[] | undefined } {
   const f32 = float32Length(value);
   if (f32 !== undefined) {
-    const data = copyFloat32(value as Float32Array);
+    const data = privateCopy(Float32Array, value as Float32Array);
     checkFinite(data, field);
     return { data, shape: undefined };
   }
-  if (typedArrayName(value) === 'Float64Array') {
+  if (typedArrayKind(value) === 'Float64Array') {
     const src = value as Float64Array;
-    return { data: fromNumbers((i) => src[i]!, typedArrayElements(src), field), shape: undefined };
+    return { data: fromNumbers((i) => src[i]!, typedArrayLength(src), field), shape: undefined };
   }
   if (Array.isArray(value)) {
     // A flat array is like a typed array (length checked); a nested one also carries its shape.

@@ -99,11 +99,15 @@ export function plainView(ctor: Float32ArrayConstructor | Uint8ArrayConstructor,
   return new ctor(taBuffer.call(v) as ArrayBuffer, taByteOffset.call(v) as number, length);
 }
 
-/** A private, non-shared copy of `v` (a fresh array filled with `.set`, never `.slice()`, which follows `Symbol.species`). */
+/**
+ * A private, non-shared copy of `v`: a fresh array filled with `.set`, never `.slice()`, which follows
+ * `Symbol.species`. A typed array's length comes from its internal slot and `.set` copies from its
+ * buffer, so nothing a subclass overrides (`length`, `slice`, `buffer`) runs.
+ */
 export function privateCopy(ctor: Float32ArrayConstructor, v: ArrayLike<number>): Float32Array;
 export function privateCopy(ctor: Uint8ArrayConstructor, v: ArrayLike<number>): Uint8Array;
 export function privateCopy(ctor: Float32ArrayConstructor | Uint8ArrayConstructor, v: ArrayLike<number>): Float32Array | Uint8Array {
-  const out = new ctor(v.length);
+  const out = new ctor(typedArrayKind(v) === undefined ? v.length : typedArrayLength(v as unknown as ArrayBufferView));
   out.set(v);
   return out;
 }

@@ -3,6 +3,7 @@ import { defineBackend } from './backend.js';
 import { resolveConfig } from './config.js';
 import { isMhaError, MhaErrorCode } from './errors.js';
 import { initWeights, randomTensor } from './init.js';
+import { privateCopy } from './tensor.js';
 import { validateWeights, type MhaWeights } from './weights.js';
 
 const cfg = resolveConfig({ dIn: 2, heads: 1, headDim: 2 });
@@ -74,6 +75,19 @@ describe('validateWeights reads real data once, own properties only (items 8, 9)
     const liar = new Liar(3);
     expect(liar.length).toBe(4);
     expect(errorOf(() => validateWeights(cfg, { ...initWeights(cfg, 1), wk: liar }))).toEqual({ code: MhaErrorCode.WeightShape, field: 'weights.wk', value: 3 });
+  });
+  it('privateCopy (shared by weights, converters and input copies) copies a liar by its real length, from its real memory', () => {
+    class Liar extends Float32Array {
+      override get length() {
+        return 2;
+      }
+      override slice(): never {
+        throw new Error('slice must not run');
+      }
+    }
+    const liar = new Liar([1, 2, 3]);
+    const copy = privateCopy(Float32Array, liar);
+    expect([copy.constructor, Array.from(copy), copy.buffer === liar.buffer]).toEqual([Float32Array, [1, 2, 3], false]);
   });
   it('a Proxy of a Float32Array and a Float32Array look-alike are refused with MHA_INVALID_TYPE', () => {
     const proxy = new Proxy(new Float32Array(4), {});

@@ -1,5 +1,6 @@
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
+import { privateCopy, typedArrayKind, typedArrayLength } from './tensor.js';
 import { checkFinite } from './validate.js';
 
 /**
@@ -49,36 +50,9 @@ export function weightShapes(config: ResolvedMhaConfig): Partial<Record<WeightNa
   return shapes;
 }
 
-// The intrinsic TypedArray getters read a typed array's internal slots, so a Proxy (no slots) is told
-// apart from a real array, and a subclass overriding `length` cannot lie about its size.
-const TYPED_ARRAY_PROTO = Object.getPrototypeOf(Float32Array.prototype) as object;
-const typedArrayTag = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, Symbol.toStringTag)!.get!;
-const typedArrayLength = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, 'length')!.get!;
-
-/** `'Float32Array'`, `'Float64Array'`, ... for a genuine typed array (any realm), else undefined (Proxies too). */
-export function typedArrayName(value: unknown): string | undefined {
-  return typedArrayTag.call(value) as string | undefined;
-}
-
-/** The element count of a genuine typed array, from its internal slot. */
-export function typedArrayElements(value: ArrayBufferView): number {
-  return typedArrayLength.call(value) as number;
-}
-
-/** The element count of a genuine Float32Array (any realm, subclasses included), else undefined. */
+/** The element count of a genuine Float32Array (any realm, subclasses included, not a Proxy), else undefined. */
 export function float32Length(value: unknown): number | undefined {
-  return typedArrayName(value) === 'Float32Array' ? typedArrayElements(value as Float32Array) : undefined;
-}
-
-/**
- * A private copy of a genuine Float32Array (check with {@link float32Length} first). Only internal
- * slots are read (`set` copies from the source's buffer), so nothing a subclass overrides (`length`,
- * `slice`, `Symbol.species`, `buffer`) runs, and the copy never shares the caller's memory.
- */
-export function copyFloat32(value: Float32Array): Float32Array {
-  const copy = new Float32Array(typedArrayElements(value));
-  copy.set(value);
-  return copy;
+  return typedArrayKind(value) === 'Float32Array' ? typedArrayLength(value as Float32Array) : undefined;
 }
 
 /**
@@ -122,7 +96,7 @@ export function validateWeights(config: ResolvedMhaConfig, weights: MhaWeights):
     if (length !== n) {
       throw new MhaError(MhaErrorCode.WeightShape, `weights.${name}`, length, `expected ${n} elements for shape [${shape.join(',')}]`);
     }
-    const copy = copyFloat32(w as Float32Array);
+    const copy = privateCopy(Float32Array, w as Float32Array);
     checkFinite(copy, `weights.${name}`);
     out[name] = copy;
   }
