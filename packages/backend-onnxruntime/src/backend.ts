@@ -53,14 +53,9 @@ export function createOrtBackend(options: OrtBackendOptions): OrtBackend {
     createKernel: (config, weights) => OrtModuleKernel.create(config, weights, opts, registry),
     attention: (a) => runCoreOp(a, opts, cache, registry),
     diagnostics: () => registry.counts(),
+    // In the definition, not spread over the result: a backend derived with deriveBackend keeps it,
+    // and core shares one run between concurrent dispose() calls.
+    dispose: () => cache.clear(),
   });
-  let disposing: Promise<void> | undefined;
-  const dispose = (): Promise<void> => {
-    // A second call while the first is releasing waits for the same work instead of returning early.
-    disposing ??= cache.clear().finally(() => {
-      disposing = undefined;
-    });
-    return disposing;
-  };
-  return { ...backend, options: opts, dispose };
+  return { ...backend, options: opts };
 }

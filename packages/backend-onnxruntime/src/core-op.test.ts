@@ -1,4 +1,4 @@
-import { randomTensor, referenceAttention, seededRandom, type AttentionMask, type AttentionOptions } from '@mha/core';
+import { deriveBackend, randomTensor, referenceAttention, seededRandom, type AttentionMask, type AttentionOptions } from '@mha/core';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOrtBackend, ortAttentionOp, ortDecomposed } from './index.js';
@@ -114,6 +114,18 @@ describe('core-op sessions', () => {
     const r = await backend.attention(q, q, q, {});
     expectClose(r.output.data, referenceAttention(q, q, q, {}).output.data, 'after dispose');
     await backend.dispose();
+  });
+
+  it('a backend derived with deriveBackend keeps dispose: its cached sessions are released (diagnostics back to baseline)', async () => {
+    const base = createOrtBackend({ flavour: 'decomposed' });
+    const derived = deriveBackend(base, { name: 'ort-derived' });
+    const baseline = derived.diagnostics();
+    const q = randomTensor([1, 2, 3, 4], 5);
+    await derived.attention(q, q, q, {});
+    await derived.attention(q, q, q, { causal: true });
+    expect(derived.diagnostics().sessions).toBe(baseline.sessions! + 2);
+    await Promise.all([derived.dispose(), derived.dispose()]);
+    expect(derived.diagnostics()).toEqual(baseline);
   });
 
   it('evicts the least recently used session beyond 16 option sets, releasing it', async () => {
