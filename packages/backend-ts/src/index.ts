@@ -130,10 +130,10 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
     createKernel: (config, weights) =>
       pool ? createThreadedModuleKernel(config, weights, { pool, retainScratch, minWorkPerThread: minWork }) : createModuleKernel(config, weights, { retainScratch }),
     attention: coreAttention,
-    // Single-threaded, the module kernel and the core op are synchronous: every input is read before
-    // they return, so core need not copy. The threaded kernel reads x after awaiting its queue and the
-    // workers, so there core hands it a private copy.
-    readsInputsSynchronously: pool === undefined,
+    // Every input is read before the kernel returns, so core need not copy: the single-threaded kernel
+    // and the core op are synchronous, and the threaded kernel copies x (into the workers' shared
+    // buffer, or a private one while another forward runs) before it queues the work.
+    readsInputsSynchronously: true,
     dispose: () => pool?.dispose(),
     diagnostics: pool ? () => ({ ...pool.diagnostics() }) : undefined,
   });

@@ -1,4 +1,4 @@
-import type { KernelForwardResult, MhaWeights, ModuleKernel, ResolvedMhaConfig, ValidInput } from '@mha/core';
+import { privateCopy, type KernelForwardResult, type MhaWeights, type ModuleKernel, type ResolvedMhaConfig, type ValidInput } from '@mha/core';
 import { attentionProblem, packModule, phasesOf, phaseUnitCost, phaseUnits, runPhase, type ForwardBuffers, type PackedModule, type Phase } from './forward-phases.js';
 import { TILE } from './micro-kernel.js';
 import { ScratchPool } from './scratch.js';
@@ -26,7 +26,7 @@ const allocateShared = (bytes: number) => new SharedArrayBuffer(bytes);
 
 /**
  * The multi-threaded module kernel. Weights are packed once onto shared memory (the workers read the
- * same panels); each forward copies `x` into a shared buffer, then runs the phases of
+ * same panels); each forward copies `x` into a shared buffer before it returns, then runs the phases of
  * {@link runPhase} in order, each split across the main thread (first share) and the workers, with
  * every thread done before the next phase starts: projections by blocks of 8 token rows, attention by
  * (batch, head) pairs. q|k|v, merged heads and output stay in shared buffers; only unit ranges travel
@@ -46,6 +46,8 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
   const local = new ScratchPool(options.retainScratch); // the main thread's share
   const shared = new ScratchPool(options.retainScratch, allocateShared);
   let queue: Promise<unknown> = Promise.resolve();
+  /** Forwards called and not yet settled: while one runs, the shared `x` buffer is in use. */
+  let pending = 0;
 
   /** Each phase's units split over the threads; the first range is the calling thread's. */
   function plan(m: PackedModule, batch: number, tokens: number): { phase: Phase; ranges: UnitRange[] }[] {
@@ -77,10 +79,22 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
   }
 
-  async function forwardNow(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
+  /**
+   * The call's copy of `input.x`, made before `forward` returns (so core need not make one): straight
+   * into the shared buffer when no forward is pending, else into a private array that
+   * {@link forwardNow} moves into the shared buffer when its turn comes.
+   */
+  function takeInput(input: ValidInput, m: PackedModule): { x: Float32Array; isShared: boolean } {
+    if (pending > 0) return { x: privateCopy(Float32Array, input.x), isShared: false };
+    const x = shared.getFloat32('x', input.batch * input.tokens * m.dIn);
+    x.set(input.x);
+    return { x, isShared: true };
+  }
+
+  async function forwardNow(batch: number, tokens: number, input: { x: Float32Array; isShared: boolean }, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
     const m = packed;
     if (m === undefined) throw new Error('ts-threads module kernel used after dispose()');
-    const { batch: B, tokens: T } = input;
+    const [B, T] = [batch, tokens];
     const rows = B * T;
     try {
       const phases = plan(m, B, T);
@@ -88,8 +102,11 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
       // every task is posted before the calling thread starts on its own share.
       // A pool that cannot start workers answers false (and records why): this call computes alone.
       const workers = phases.some((p) => p.ranges.some((r, i) => i > 0 && r.end > r.start)) && (await pool.start());
-      const x = shared.getFloat32('x', rows * m.dIn);
-      x.set(input.x);
+      let x = input.x;
+      if (!input.isShared) {
+        x = shared.getFloat32('x', rows * m.dIn);
+        x.set(input.x);
+      }
       const output = shared.getFloat32('output', rows * m.dOut);
       const buf: ForwardBuffers = {
         batch: B,
@@ -117,7 +134,13 @@ export function createThreadedModuleKernel(config: ResolvedMhaConfig, weights: R
 
   return {
     forward(input, opts) {
-      const run = queue.then(() => forwardNow(input, opts));
+      const m = packed;
+      if (m === undefined) return Promise.reject(new Error('ts-threads module kernel used after dispose()'));
+      // x is read here, synchronously (the backend sets readsInputsSynchronously); the queue keeps only the copy.
+      const x = takeInput(input, m);
+      const { batch, tokens } = input;
+      pending++;
+      const run = queue.then(() => forwardNow(batch, tokens, x, opts)).finally(() => pending--);
       queue = run.catch(() => undefined);
       return run;
     },
