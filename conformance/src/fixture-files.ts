@@ -18,11 +18,11 @@ export function builtinFixturesDir(): string {
 const MAX_FIXTURE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Reads a regular file as UTF-8 text, refusing anything else (a FIFO would block forever, a device
- * would never end). Opened non-blocking and checked with fstat on the open descriptor, so the check
- * and the read see the same file. Errors never contain the file's bytes.
+ * Reads a regular file's bytes, refusing anything else (a FIFO would block forever, a device would
+ * never end). Opened non-blocking and checked with fstat on the open descriptor, so the check and the
+ * read see the same file. Errors name the path and never contain the file's bytes.
  */
-export function readRegularFile(path: string, maxBytes = MAX_FIXTURE_BYTES): string {
+export function readRegularFileBytes(path: string, maxBytes = MAX_FIXTURE_BYTES): Buffer {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
@@ -33,24 +33,32 @@ export function readRegularFile(path: string, maxBytes = MAX_FIXTURE_BYTES): str
     const st = fstatSync(fd);
     if (!st.isFile()) throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not a regular file');
     if (st.size > maxBytes) throw new MhaError(MhaErrorCode.InvalidType, path, st.size, `larger than ${maxBytes} bytes`);
-    return readFileSync(fd, 'utf8');
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
 }
 
-/** Reads and parses one fixture file; malformed files raise an MhaError naming the file (never quoting it). */
-export function loadFixtureFile(path: string): Fixture {
+/** {@link readRegularFileBytes} as UTF-8 text. */
+export function readRegularFile(path: string, maxBytes = MAX_FIXTURE_BYTES): string {
+  return readRegularFileBytes(path, maxBytes).toString('utf8');
+}
+
+/** Reads a regular file as JSON; an MhaError names the file and never quotes it (V8's message quotes the text). */
+export function readJsonFile(path: string): unknown {
   const text = readRegularFile(path);
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (e) {
-    // V8's message quotes the start of the text; a mistaken path (a symlink to a secret) must not leak it.
+    // A mistaken path (a symlink to a secret) must not leak its bytes.
     const at = /position (\d+)/.exec((e as Error).message)?.[1];
     throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `not valid JSON${at ? ` (at character ${at})` : ''}`);
   }
-  return parseFixture(json, path);
+}
+
+/** Reads and parses one fixture file; malformed files raise an MhaError naming the file (never quoting it). */
+export function loadFixtureFile(path: string): Fixture {
+  return parseFixture(readJsonFile(path), path);
 }
 
 /** Every `*.json` fixture in `dir` except `index.json`, sorted by file name. */

@@ -2,10 +2,11 @@
 // @mha/onnx (a devDependency) and converts them to OnnxPeerCase values, which scripts/convert-onnx-peer.mjs
 // writes as dist/fixtures/onnx-peer.json. Not published (package.json `files`), so an installed
 // @mha/conformance never needs protobufjs or onnx-proto.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
 import { readModel, readTensorProto, type OnnxTensor } from '@mha/onnx';
+import { readRegularFileBytes } from './fixture-files.js';
 import type { OnnxPeerCase } from './onnx-peer.js';
 
 export type { OnnxPeerCase } from './onnx-peer.js';
@@ -25,33 +26,17 @@ function to4d(data: Float32Array, dims: number[], heads: number): Tensor {
   return { data: out, shape: [B, heads, S, d] };
 }
 
-/** A regular file's bytes (FIFOs and devices refused), with the path in the error. */
-function readBinary(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (e) {
-    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not a regular file');
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Reads one ONNX test directory (model.onnx + test_data_set_0). */
 export function readOnnxTestCase(dir: string): OnnxPeerCase {
   const name = dir.split(/[\\/]/).pop()!;
-  const model = readModel(readBinary(join(dir, 'model.onnx')));
+  const model = readModel(readRegularFileBytes(join(dir, 'model.onnx')));
   const node = model.graph.nodes[0];
   if (!node || node.opType !== 'Attention' || model.graph.nodes.length !== 1) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx`, node?.opType, 'expected one Attention node');
   const data = join(dir, 'test_data_set_0');
   const byName = new Map<string, OnnxTensor>();
-  model.graph.inputs.forEach((vi, i) => byName.set(vi.name, readTensorProto(readBinary(join(data, `input_${i}.pb`)))));
+  model.graph.inputs.forEach((vi, i) => byName.set(vi.name, readTensorProto(readRegularFileBytes(join(data, `input_${i}.pb`)))));
   const outputs = new Map<string, OnnxTensor>();
-  model.graph.outputs.forEach((vi, i) => outputs.set(vi.name, readTensorProto(readBinary(join(data, `output_${i}.pb`)))));
+  model.graph.outputs.forEach((vi, i) => outputs.set(vi.name, readTensorProto(readRegularFileBytes(join(data, `output_${i}.pb`)))));
   // Tensors are matched to node slots by name: optional slots may be empty strings.
   const slot = (i: number) => (node.inputs[i] ? byName.get(node.inputs[i]!) : undefined);
   const outSlot = (i: number) => (node.outputs[i] ? outputs.get(node.outputs[i]!) : undefined);

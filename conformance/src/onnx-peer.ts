@@ -1,11 +1,12 @@
 // The ONNX peer cases as this package ships them: dist/fixtures/onnx-peer.json, converted at build time
 // from the ONNX project's Attention test directories (scripts/convert-onnx-peer.mjs, src/onnx-peer-convert.ts)
 // with the provenance of every file kept. Reading them needs @mha/core only: no protobufjs, no onnx-proto.
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CAPABILITIES, MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
 import { decodeBase64, decodeTensor, type FixtureTensorJSON } from './fixture.js';
+import { readJsonFile } from './fixture-files.js';
 
 /**
  * One ONNX `Attention` node test, mapped onto our core op. 3D-layout cases (`[B, S, H*d]` with
@@ -138,27 +139,7 @@ export function parseOnnxPeerCases(json: unknown): OnnxPeerCase[] {
 
 /** Reads `dir`/onnx-peer.json (a regular file; FIFOs and devices refused) and decodes its cases. */
 export function loadOnnxPeerCases(dir: string): OnnxPeerCase[] {
-  const path = join(dir, ONNX_PEER_FILE);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (e) {
-    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let text: string;
-  try {
-    if (!fstatSync(fd).isFile()) throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not a regular file');
-    text = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new MhaError(MhaErrorCode.InvalidType, path, undefined, `not JSON (${(e as Error).message})`);
-  }
-  return parseOnnxPeerCases(json);
+  return parseOnnxPeerCases(readJsonFile(join(dir, ONNX_PEER_FILE)));
 }
 
 function tensorJSON(t: Tensor): FixtureTensorJSON {

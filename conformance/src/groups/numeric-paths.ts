@@ -7,7 +7,8 @@ import { coreOpEveryPath, maxAbs, moduleEveryPath, moduleVsReference, scaled } f
 
 const SPEC = 'SPEC.md#numeric-tolerance';
 
-function fixtureNeeds(f: Fixture): Capability[] {
+/** The capabilities a golden fixture's core-op call needs (none for a module fixture). */
+export function fixtureNeeds(f: Fixture): Capability[] {
   if (f.kind === 'module') return [];
   const needs: Capability[] = [];
   if (f.q.shape[2] !== f.k.shape[2]) needs.push('cross-attention');

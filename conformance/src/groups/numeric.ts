@@ -1,7 +1,7 @@
 import { randomTensor, referenceAttention, referenceForward, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
 import { maxAbs, scaled } from './both-paths.js';
 import { coreOpFeatureCases } from './core-op-features.js';
-import { CORE_OP_CASES, coreOpSeed, goldenOtherPathCases, otherPathCases, RANDOM_MODULE_CASES, randomModuleSeed } from './numeric-paths.js';
+import { CORE_OP_CASES, coreOpSeed, fixtureNeeds, goldenOtherPathCases, otherPathCases, RANDOM_MODULE_CASES, randomModuleSeed } from './numeric-paths.js';
 import { sizeCases } from './numeric-sizes.js';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
@@ -15,15 +15,6 @@ export const BOOK_PRINTED: Readonly<Record<string, readonly number[]>> = {
   'book-wrapper-ch03': [-0.4519, 0.2216, 0.4772, 0.1063],
   'book-mha-ch03': [0.319, 0.4858],
 };
-
-function fixtureNeeds(f: Fixture): Capability[] {
-  if (f.kind === 'module') return [];
-  const needs: Capability[] = [];
-  if (f.q.shape[2] !== f.k.shape[2]) needs.push('cross-attention');
-  if (f.q.shape[1] !== f.k.shape[1]) needs.push('grouped-query');
-  if (f.q.shape[3] !== f.v.shape[3]) needs.push('value-head-dim');
-  return needs;
-}
 
 /** numeric: golden fixtures, the book's printed rows, random cases vs the float64 reference, extreme logits. */
 export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
