@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { configToJSON, resolveConfig } from './config.js';
-import { isMhaError, MhaErrorCode } from './errors.js';
+import { MhaErrorCode } from './errors.js';
+import { errorOf } from './test-helpers.js';
 
 function codeOf(fn: () => unknown): { code: string; field: string } {
-  try {
-    fn();
-  } catch (e) {
-    if (isMhaError(e)) return { code: e.code, field: e.field };
-    throw e;
-  }
-  throw new Error('did not throw');
+  const { code, field } = errorOf(fn);
+  return { code, field };
 }
 
 describe('resolveConfig', () => {
@@ -50,16 +46,6 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ dIn: 4, dOut: 6, heads: 4 })).toThrow(/MHA_HEADS_NOT_DIVISIBLE: config.dOut = 6: heads = 4 does not divide dOut/);
   });
 });
-
-function errorOf(fn: () => unknown): { code: string; field: string; value: unknown } {
-  try {
-    fn();
-  } catch (e) {
-    if (isMhaError(e)) return { code: e.code, field: e.field, value: e.value };
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('resolveConfig round-trips (issue 12 item 5)', () => {
   const resolved = resolveConfig({ dIn: 8, heads: 2, headDim: 4, causal: true });

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { defineBackend } from './backend.js';
 import { resolveConfig } from './config.js';
-import { isMhaError, MhaErrorCode } from './errors.js';
+import { MhaErrorCode } from './errors.js';
 import { initWeights, randomTensor } from './init.js';
 import { privateCopy } from './tensor.js';
 import { validateWeights, type MhaWeights } from './weights.js';
+import { errorOf } from './test-helpers.js';
 
 const cfg = resolveConfig({ dIn: 2, heads: 1, headDim: 2 });
-
-function errorOf(fn: () => unknown): { code: string; field: string; value: unknown } {
-  try {
-    fn();
-  } catch (e) {
-    if (isMhaError(e)) return { code: e.code, field: e.field, value: e.value };
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 /** A backend that records the weights core hands its kernel. */
 function recorder() {
