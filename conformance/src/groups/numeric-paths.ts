@@ -106,6 +106,12 @@ export const CORE_OP_CASES: readonly { name: string; q: number[]; k: number[]; v
 /** Seed of `CORE_OP_CASES[i]` (part of the case id). */
 export const coreOpSeed = (i: number): number => 980 + i * 3;
 
+/** The q, k, v of a `CORE_OP_CASES` entry and its seed, with the float64 reference's answer. */
+export function coreOpInputs(c: (typeof CORE_OP_CASES)[number], seed: number) {
+  const [q, k, v] = [randomTensor(c.q, seed), randomTensor(c.k, seed + 1), randomTensor(c.v, seed + 2)];
+  return { q, k, v, ref: referenceAttention(q, k, v, c.options) };
+}
+
 /** numeric: the code paths without attention weights (module: plain and trace-only; core op: no returnWeights). */
 export function otherPathCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
@@ -144,10 +150,7 @@ export function otherPathCases(): ConformanceCase[] {
       title: `core op without returnWeights vs the float64 reference (${c.name})`,
       needs: c.needs,
       async run(ctx) {
-        const q = randomTensor(c.q, seed);
-        const k = randomTensor(c.k, seed + 1);
-        const v = randomTensor(c.v, seed + 2);
-        const ref = referenceAttention(q, k, v, c.options);
+        const { q, k, v, ref } = coreOpInputs(c, seed);
         const r = await ctx.backend.attention(q, k, v, c.options);
         expectClose(ctx, 'output without returnWeights', compare(r.output, ref.output, ctx.tolerance));
       },

@@ -1,7 +1,7 @@
 import { randomTensor, referenceAttention, referenceForward, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
 import { maxAbs, scaled } from './both-paths.js';
 import { coreOpFeatureCases } from './core-op-features.js';
-import { CORE_OP_CASES, coreOpSeed, fixtureNeeds, goldenOtherPathCases, otherPathCases, RANDOM_MODULE_CASES, randomModuleSeed } from './numeric-paths.js';
+import { CORE_OP_CASES, coreOpInputs, coreOpSeed, fixtureNeeds, goldenOtherPathCases, otherPathCases, RANDOM_MODULE_CASES, randomModuleSeed } from './numeric-paths.js';
 import { sizeCases } from './numeric-sizes.js';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
@@ -115,10 +115,7 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
       title: `core op vs the float64 reference (${c.name})`,
       needs: c.needs,
       async run(ctx) {
-        const q = randomTensor(c.q, seed);
-        const k = randomTensor(c.k, seed + 1);
-        const v = randomTensor(c.v, seed + 2);
-        const ref = referenceAttention(q, k, v, c.options);
+        const { q, k, v, ref } = coreOpInputs(c, seed);
         const r = await ctx.backend.attention(q, k, v, { ...c.options, returnWeights: true });
         expectClose(ctx, 'output', compare(r.output, ref.output, ctx.tolerance));
         expectClose(ctx, 'weights', compare(r.weights!, ref.weights, ctx.tolerance));
