@@ -37,6 +37,10 @@ describe('mha-bench CLI (smoke)', () => {
     expect(m.peakRssMiB).toBeGreaterThanOrEqual(m.baseRssMiB);
     expect(Number.isFinite(m.outputSum)).toBe(true);
     expect(m.ortOverhead).toBeUndefined();
+    // ts reads inputs synchronously: core validates x but does not copy it.
+    expect(m.coreInput?.copied).toBe(false);
+    expect(m.coreInput!.validateMs).toBeGreaterThanOrEqual(0);
+    expect(r.stdout).toMatch(/, no copy\)/);
     expect(results.machine.node).toBe(process.version);
     expect(results.machine.versions['@mha/backend-ts']).toBeDefined();
     expect(r.stdout).toMatch(/book\s+ts\s/);

@@ -59,6 +59,7 @@ export function renderMarkdown(results: BenchResults): string {
     '- **peak RSS** is the child\'s `process.resourceUsage().maxRSS` (runtime, libraries and module included); **+RSS** is peak RSS minus the RSS just before `createModule` (after a GC): what building and running the module added.',
     '- **CPU/wall** is the process CPU time over wall time while timing: about 1 for a single-threaded backend, up to the core count for a multi-threaded one.',
     '- **ORT overhead** (onnxruntime rows on book, small and gpt2-layer): `module.forward` against a bare `InferenceSession.run` of the same `exportOnnx` graph with the same session options and a fresh input `Tensor` per call, measured in alternating rounds in the same process after the main measurement.',
+    '- **core in ms**: `@mha/core`\'s per-call work on the input before the kernel runs, timed on the cell\'s input: `validateInput` plus, for a backend without `readsInputsSynchronously`, the private copy of x (SPEC.md, "Inputs are read during the call"); its share of the median in brackets, `no copy` where core skips the copy.',
     `- Every backend gets the same weights and input, so output sums are compared across backends on a shape; a sum off by more than ${OUTPUT_SUM_TOLERANCE} of its absolute sum is flagged in the note column.`,
     '',
     '## Shapes',

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { initWeights, randomTensor, resolveConfig, type MhaBackend } from '@mha/core';
 import { Bench } from 'tinybench';
+import { measureCoreInput } from './core-input.js';
 import { measureOrtOverhead, ortOptionsOf } from './ort-overhead.js';
 import type { CellMeasurement } from './results.js';
 import { latencyOf, planFor, type SamplingPolicy } from './sampling.js';
@@ -42,6 +43,7 @@ function threadsOf(backend: MhaBackend): string | undefined {
  * times only `forward(x)` without attention weights, then records the process's peak memory. For an
  * onnxruntime backend on a shape with `ortOverhead` it then also measures the wrapper's overhead over a
  * bare session (after the peak is taken, so that second session does not count against the backend).
+ * Last, core's per-call input validation and copy are timed on the same input ({@link measureCoreInput}).
  */
 export async function measureCell(backend: MhaBackend, shape: BenchShape, policy: SamplingPolicy): Promise<CellMeasurement> {
   const config = resolveConfig(shape.config);
@@ -81,6 +83,8 @@ export async function measureCell(backend: MhaBackend, shape: BenchShape, policy
     const cpuPerWall = (cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore);
     const latency = latencyOf(bench, 'forward');
     const peak = peakRssMiB();
+    // After the peak is taken: the copies it times allocate.
+    const coreInput = measureCoreInput(backend, config, x);
 
     const ort = ortOptionsOf(backend);
     const ortOverhead = ort && shape.ortOverhead ? await measureOrtOverhead(module, ort, config, weights, x, policy) : undefined;
@@ -98,6 +102,7 @@ export async function measureCell(backend: MhaBackend, shape: BenchShape, policy
       cpuPerWall,
       threads: threadsOf(backend),
       ortOverhead,
+      coreInput,
     };
   } finally {
     await module.dispose();

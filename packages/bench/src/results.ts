@@ -29,6 +29,21 @@ export interface OrtOverhead {
   readonly samplesEach: number;
 }
 
+/** Core's per-call work on the input before the kernel runs (`core-input.ts`), timed in the cell's process. */
+export interface CoreInputCost {
+  /** Median of `validateInput(config, x)`: shape checks and the finite scan, on every backend. */
+  readonly validateMs: number;
+  /** Median of `privateCopy(Float32Array, x.data)`: the copy core makes for a backend whose kernels may read x late. */
+  readonly copyMs: number;
+  /** Whether core makes that copy for this backend (false: `readsInputsSynchronously`; undefined: not built by `defineBackend`). */
+  readonly copied: boolean | undefined;
+}
+
+/** Core's per-call input cost for this backend: validation, plus the copy when core makes it. */
+export function coreInputMs(c: CoreInputCost): number {
+  return c.validateMs + (c.copied === false ? 0 : c.copyMs);
+}
+
 /** What one child process reports for one (backend, shape) cell that ran. */
 export interface CellMeasurement {
   readonly latency: Latency;
@@ -57,6 +72,8 @@ export interface CellMeasurement {
   /** Threads the backend computes with, when known (`intraOpNumThreads` for onnxruntime, else 1 or unknown). */
   readonly threads?: string | undefined;
   readonly ortOverhead?: OrtOverhead | undefined;
+  /** Core's per-call input validation and copy for this input (absent in results written before it existed). */
+  readonly coreInput?: CoreInputCost | undefined;
 }
 
 /** One cell of the table: a backend on a shape, measured, skipped by policy, or failed. */

@@ -1,13 +1,19 @@
 import { outputMismatches } from './consistency.js';
 import { gflops } from './flops.js';
 import { fmtMs, fmtNum } from './format.js';
-import { fastestMedian, type BenchResults } from './results.js';
+import { coreInputMs, fastestMedian, type BenchResults, type CoreInputCost } from './results.js';
 
 /** Header of the results table (terminal and Markdown). */
-export const ROW_HEADER = ['shape', 'backend', 'median ms', 'min-max ms', 'n', 'GFLOP/s full', 'GFLOP/s half', 'CPU/wall', 'peak RSS MiB', '+RSS MiB', 'x fastest', 'ORT overhead', 'note'] as const;
+export const ROW_HEADER = ['shape', 'backend', 'median ms', 'min-max ms', 'n', 'GFLOP/s full', 'GFLOP/s half', 'CPU/wall', 'peak RSS MiB', '+RSS MiB', 'x fastest', 'ORT overhead', 'core in ms', 'note'] as const;
 
 /** Which columns hold numbers (right-aligned in Markdown). */
-export const ROW_NUMERIC = [false, false, true, true, true, true, true, true, true, true, true, true, false];
+export const ROW_NUMERIC = [false, false, true, true, true, true, true, true, true, true, true, true, true, false];
+
+/** "0.400 (1.0%)": core's validation + copy of x and its share of the median; "0.100 (0.3%, no copy)" when core skips the copy. */
+export function coreInputCell(c: CoreInputCost, medianMs: number): string {
+  const ms = coreInputMs(c);
+  return `${fmtMs(ms)} (${((100 * ms) / medianMs).toFixed(1)}%${c.copied === false ? ', no copy' : ''})`;
+}
 
 /**
  * One table row per cell that ran or failed, in run order, as display strings; skipped cells are left to
@@ -19,7 +25,7 @@ export function resultRows(results: BenchResults): string[][] {
     const shape = results.shapes.find((s) => s.name === c.shape);
     const m = c.measurement;
     if (c.status !== 'ok' || !m || !shape) {
-      return [c.shape, c.backend, 'FAILED', '', '', '', '', '', '', '', '', '', 'see below'];
+      return [c.shape, c.backend, 'FAILED', '', '', '', '', '', '', '', '', '', '', 'see below'];
     }
     const l = m.latency;
     const fastest = fastestMedian(results.cells, c.shape) ?? l.medianMs;
@@ -41,6 +47,7 @@ export function resultRows(results: BenchResults): string[][] {
       fmtNum(m.extraRssMiB),
       `${fmtNum(l.medianMs / fastest)}x`,
       m.ortOverhead ? `${m.ortOverhead.overheadPercent >= 0 ? '+' : ''}${m.ortOverhead.overheadPercent.toFixed(1)}%` : '',
+      m.coreInput ? coreInputCell(m.coreInput, l.medianMs) : '',
       notes.join('; '),
     ];
   });
