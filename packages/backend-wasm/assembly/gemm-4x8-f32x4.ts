@@ -1,0 +1,144 @@
+// GEMM `C[m, n] = A[m, k] @ B[k, n] (+ bias)` in float32 with f32x4 SIMD, the projections' and the
+// attention's one arithmetic core. B is packed once into panels of NR columns; the micro-kernel keeps an
+// MR x NR block of C in 8 vector accumulators and, per step of k, splats one A value per row against the
+// two vectors of a B panel row (XNNPACK's "splat" strategy).
+import { madd } from './simd';
+
+/** Rows of C per micro-kernel call. */
+export const MR: i32 = 4;
+/** Columns of a packed B panel (two f32x4 vectors). */
+export const NR: i32 = 8;
+/**
+ * Rows of A swept across one B panel before moving to the next: 128 rows of a 768-wide A are 384 KiB,
+ * which stays in L2 while each 24 KiB panel stays in L1.
+ */
+const MC: i32 = 128;
+
+// The last partial panel of a row is written through this, then its valid lanes copied out.
+const EDGE: usize = memory.data(NR * 4, 16);
+
+/** Floats a packed `[k, n]` B operand occupies: `ceil(n / NR)` panels of `k * NR`. */
+export function packedSize(k: i32, n: i32): i32 {
+  return ((n + NR - 1) / NR) * k * NR;
+}
+
+/**
+ * Packs `B[k, n]` (row stride `ldb` floats) into column panels: panel `p` holds, for each `kk`, the
+ * NR values `B[kk, p*NR .. p*NR + NR)`, zero-padded past `n`.
+ */
+export function packB(k: i32, n: i32, b: usize, ldb: i32, dst: usize): void {
+  const panels = (n + NR - 1) / NR;
+  for (let p = 0; p < panels; p++) {
+    const c0 = p * NR;
+    const cols = min(NR, n - c0);
+    let out = dst + <usize>(p * k * NR) * 4;
+    for (let kk = 0; kk < k; kk++) {
+      const row = b + (<usize>kk * <usize>ldb + <usize>c0) * 4;
+      if (cols == NR) {
+        v128.store(out, v128.load(row));
+        v128.store(out, v128.load(row, 16), 16);
+      } else {
+        for (let c = 0; c < NR; c++) store<f32>(out + <usize>c * 4, c < cols ? load<f32>(row + <usize>c * 4) : 0);
+      }
+      out += NR * 4;
+    }
+  }
+}
+
+/**
+ * Packs `Bt[n, k]` transposed, i.e. `B = Bt^T` (row stride `ldbt`): the keys of attention, so that
+ * `q @ k^T` runs through the same micro-kernel.
+ */
+export function packBTransposed(k: i32, n: i32, bt: usize, ldbt: i32, dst: usize): void {
+  const panels = (n + NR - 1) / NR;
+  for (let p = 0; p < panels; p++) {
+    const c0 = p * NR;
+    const cols = min(NR, n - c0);
+    const out = dst + <usize>(p * k * NR) * 4;
+    for (let c = 0; c < NR; c++) {
+      if (c < cols) {
+        const src = bt + <usize>(c0 + c) * <usize>ldbt * 4;
+        for (let kk = 0; kk < k; kk++) store<f32>(out + (<usize>(kk * NR + c)) * 4, load<f32>(src + <usize>kk * 4));
+      } else {
+        for (let kk = 0; kk < k; kk++) store<f32>(out + (<usize>(kk * NR + c)) * 4, 0);
+      }
+    }
+  }
+}
+
+/**
+ * The 4x8 micro-kernel: `C[0..rows, 0..cols) = A[0..rows, 0..k) @ panel (+ bias[0..8))`, rows <= 4,
+ * cols <= 8. Rows past `rows` alias the last real row (computed, never stored), so short tiles need no
+ * separate kernel. Strides are in bytes.
+ */
+@inline
+export function gemm4x8(k: i32, a: usize, lda: usize, panel: usize, bias: usize, c: usize, ldc: usize, rows: i32, cols: i32): void {
+  const a0 = a;
+  const a1 = rows > 1 ? a0 + lda : a0;
+  const a2 = rows > 2 ? a1 + lda : a1;
+  const a3 = rows > 3 ? a2 + lda : a2;
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  if (bias != 0) {
+    c00 = v128.load(bias);
+    c01 = v128.load(bias, 16);
+  }
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  let b = panel;
+  const end = <usize>k * 4;
+  for (let off: usize = 0; off < end; off += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    b += NR * 4;
+    const x0 = v128.load32_splat(a0 + off);
+    const x1 = v128.load32_splat(a1 + off);
+    const x2 = v128.load32_splat(a2 + off);
+    const x3 = v128.load32_splat(a3 + off);
+    c00 = madd(x0, b0, c00);
+    c01 = madd(x0, b1, c01);
+    c10 = madd(x1, b0, c10);
+    c11 = madd(x1, b1, c11);
+    c20 = madd(x2, b0, c20);
+    c21 = madd(x2, b1, c21);
+    c30 = madd(x3, b0, c30);
+    c31 = madd(x3, b1, c31);
+  }
+  storeRow(c, c00, c01, cols);
+  if (rows > 1) storeRow(c + ldc, c10, c11, cols);
+  if (rows > 2) storeRow(c + 2 * ldc, c20, c21, cols);
+  if (rows > 3) storeRow(c + 3 * ldc, c30, c31, cols);
+}
+
+@inline
+function storeRow(c: usize, lo: v128, hi: v128, cols: i32): void {
+  if (cols == NR) {
+    v128.store(c, lo);
+    v128.store(c, hi, 16);
+  } else {
+    v128.store(EDGE, lo);
+    v128.store(EDGE, hi, 16);
+    memory.copy(c, EDGE, <usize>cols * 4);
+  }
+}
+
+/**
+ * `C[m, n] = A[m, k] @ B + bias` with B packed by {@link packB} and `bias` (0 for none) padded to
+ * whole panels. `lda`/`ldc` are row strides in floats. Every element of C is written, never accumulated
+ * into.
+ */
+export function gemm(m: i32, n: i32, k: i32, a: usize, lda: i32, packed: usize, bias: usize, c: usize, ldc: i32): void {
+  const panels = (n + NR - 1) / NR;
+  const ldaB = <usize>lda * 4;
+  const ldcB = <usize>ldc * 4;
+  for (let m0 = 0; m0 < m; m0 += MC) {
+    const mEnd = min(m, m0 + MC);
+    for (let p = 0; p < panels; p++) {
+      const cols = min(NR, n - p * NR);
+      const panel = packed + <usize>(p * k * NR) * 4;
+      const pBias: usize = bias == 0 ? 0 : bias + <usize>(p * NR) * 4;
+      for (let r = m0; r < mEnd; r += MR) {
+        gemm4x8(k, a + <usize>r * ldaB, ldaB, panel, pBias, c + <usize>r * ldcB + <usize>(p * NR) * 4, ldcB, min(MR, mEnd - r), cols);
+      }
+    }
+  }
+}

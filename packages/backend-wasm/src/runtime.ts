@@ -1,0 +1,89 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
+import { Arena, type WasmMemory } from './arena.js';
+import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-binary.js';
+
+/** The kernels a module exports (assembly/index.ts). Pointers and strides: bytes and floats as documented there. */
+export interface KernelExports {
+  readonly memory: WasmMemory;
+  gemm(m: number, n: number, k: number, a: number, lda: number, packed: number, bias: number, c: number, ldc: number): void;
+  packB(k: number, n: number, b: number, ldb: number, dst: number): void;
+  packedSize(k: number, n: number): number;
+  attention(...args: number[]): void;
+  attentionScratchBytes(tk: number, dk: number, dv: number): number;
+  heapBase(): number;
+  relaxedSimd(): number;
+}
+
+/** Which compiled module to run. */
+export type SimdFlavour = 'relaxed' | 'simd';
+
+/** The slice of the `WebAssembly` global this package uses (typed here: the build has no DOM lib). */
+interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<{ exports: object }>;
+}
+
+const wasmApi = (): WebAssemblyApi | undefined => (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+const cachedBytes: Partial<Record<SimdFlavour, Uint8Array<ArrayBuffer>>> = {};
+const bytesOf = (f: SimdFlavour) => (cachedBytes[f] ??= decode(f === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64));
+
+/** Whether this runtime can compile the module of `flavour` (WebAssembly SIMD, and relaxed SIMD for `'relaxed'`). */
+export function flavourSupported(flavour: SimdFlavour): boolean {
+  const api = wasmApi();
+  return api !== undefined && api.validate(bytesOf(flavour));
+}
+
+const modules: Partial<Record<SimdFlavour, Promise<object>>> = {};
+
+/** One instance of a kernel module: its own memory and the allocator over it. */
+export class WasmRuntime {
+  readonly arena: Arena;
+  private constructor(
+    readonly flavour: SimdFlavour,
+    readonly kernels: KernelExports,
+  ) {
+    this.arena = new Arena(kernels.memory, kernels.heapBase());
+  }
+
+  /**
+   * Compiles (once per flavour, then cached) and instantiates a module. Asynchronous on purpose:
+   * browsers refuse synchronous compilation of large modules on the main thread.
+   */
+  static async create(flavour: SimdFlavour): Promise<WasmRuntime> {
+    if (!flavourSupported(flavour)) {
+      throw new MhaError(MhaErrorCode.BackendUnavailable, 'WebAssembly', flavour, flavour === 'relaxed' ? 'this runtime has no WebAssembly relaxed SIMD' : 'this runtime has no WebAssembly SIMD');
+    }
+    const api = wasmApi()!;
+    const module = await (modules[flavour] ??= api.compile(bytesOf(flavour)));
+    const instance = await api.instantiate(module, {});
+    return new WasmRuntime(flavour, instance.exports as unknown as KernelExports);
+  }
+
+  /** A float32 view of `len` floats at byte `ptr`; stale after the memory grows. */
+  f32(ptr: number, len: number): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, ptr, len);
+  }
+
+  /** Copies `data` into a new block and returns its pointer. */
+  put(data: Float32Array | Uint8Array): number {
+    const ptr = this.arena.alloc(data.byteLength);
+    new Uint8Array(this.kernels.memory.buffer, ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return ptr;
+  }
+
+  /** A fresh float32 array holding `len` floats copied out of byte `ptr`. */
+  take(ptr: number, len: number): Float32Array {
+    const out = new Float32Array(len);
+    out.set(this.f32(ptr, len));
+    return out;
+  }
+}
