@@ -1,0 +1,14 @@
+// The shared conformance suite (@mha/conformance): every group, with the 'wasm' profile's float32 tolerance.
+import { describeConformance } from '@mha/conformance/vitest';
+import { afterAll } from 'vitest';
+import { createWasmBackend, wasmBackend } from './index.js';
+
+describeConformance(wasmBackend);
+
+// The plain-SIMD build too, when the default picked the relaxed one (its fused multiply-adds round
+// differently, so both are checked wherever both run).
+if (wasmBackend.simd === 'relaxed') {
+  const plain = createWasmBackend({ name: 'wasm', simd: 'simd' });
+  afterAll(() => plain.dispose());
+  describeConformance(plain);
+}
