@@ -3,7 +3,7 @@
 import { initWeights, randomTensor, referenceAttention, referenceForward, resolveConfig, type AttentionMask, type AttentionOptions, type MhaConfig } from '@mha/core';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend } from './index.js';
-import { expectClose } from './test-support.js';
+import { expectClose } from './test-support/compare.js';
 
 const backends = [createWasmBackend({ simd: 'simd' })];
 
