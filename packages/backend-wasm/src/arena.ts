@@ -1,3 +1,5 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
+
 /** Alignment of every block: one f32x4 vector. */
 const ALIGN = 16;
 const PAGE = 65536;
@@ -61,7 +63,10 @@ export class Arena {
         try {
           this.memory.grow(Math.ceil((end - have) / PAGE));
         } catch (e) {
-          throw new RangeError(`@mha/backend-wasm: cannot grow WebAssembly memory to ${end} bytes (${(e as Error).message})`);
+          // wasm32 memories stop at 4 GiB (2 GiB on some engines), before any size check of core's.
+          const err = new MhaError(MhaErrorCode.BackendUnavailable, 'wasmMemoryBytes', end, 'WebAssembly memory cannot grow to this size; its error is the cause');
+          Object.defineProperty(err, 'cause', { value: e, configurable: true, writable: true, enumerable: false });
+          throw err;
         }
       }
       this.top = end;

@@ -146,3 +146,26 @@ describe('inputs are read during the call', () => {
     expectClose((await pending).output.data, expected, 'first call');
   });
 });
+
+describe('memory limits', () => {
+  it('a memory that cannot grow raises MHA_BACKEND_UNAVAILABLE with the size', () => {
+    const fixed: WasmMemory = {
+      buffer: new ArrayBuffer(65536),
+      grow() {
+        throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      },
+    };
+    const a = new Arena(fixed, 0);
+    let err: unknown;
+    try {
+      a.alloc(2 * 65536);
+    } catch (e) {
+      err = e;
+    }
+    expect(isMhaError(err, 'MHA_BACKEND_UNAVAILABLE')).toBe(true);
+    expect((err as { field: string; value: number }).field).toBe('wasmMemoryBytes');
+    expect((err as { value: number }).value).toBe(2 * 65536);
+    expect((err as { cause: unknown }).cause).toBeInstanceOf(RangeError);
+    expect(a.allocatedBytes).toBe(0);
+  });
+});
