@@ -26,7 +26,8 @@ export function attentionScratchBytes(tk: i32, dk: i32, dv: i32): i32 {
  * `base + b*batchStride + h*headStride + i*rowStride`, so the module's fused q|k|v buffer and the core
  * op's `[B, H, T, d]` tensors both work without copies. Query head `h` reads KV head `h / (Hq / Hkv)`.
  * `mask` strides are those of core's `maskStrides` (0 on broadcast dims); `weights` (0 for none) gets
- * every element of the `[B, Hq, Tq, Tk]` weights. A row whose keys are all masked gives zeros; a row with
+ * every element of the `[B, Hq, Tq, Tk]` weights, batch and head strides `wBatch` / `wHead` (floats). A
+ * thread runs a range of KV heads by offsetting the head pointers (q, k, v, out, mask, weights). A row whose keys are all masked gives zeros; a row with
  * a score that overflowed float32 (or a NaN) gives NaN, which core reports as MHA_OVERFLOW.
  */
 export function attention(
@@ -37,7 +38,7 @@ export function attention(
   out: usize, oBatch: i32, oHead: i32, oRow: i32,
   scale: f32, causal: i32, softcap: f32,
   maskKind: i32, mask: usize, ms0: i32, ms1: i32, ms2: i32, ms3: i32,
-  weights: usize, work: usize,
+  weights: usize, wBatch: i32, wHead: i32, work: usize,
 ): void {
   const group = qHeads / kvHeads;
   const tkPad = roundUp(tk, NR);
@@ -68,7 +69,7 @@ export function attention(
             const maskRow: usize = maskKind == MASK_NONE ? 0 : <usize>b * ms0 + <usize>h * ms1 + <usize>i * ms2;
             softmaxRow(s, visible, kvEnd, scale, softcap, maskKind, mask, maskRow, ms3);
             if (weights != 0) {
-              const wRow = weights + ((<usize>(b * qHeads + h) * <usize>tq + <usize>i) * <usize>tk) * 4;
+              const wRow = weights + (<usize>b * wBatch + <usize>h * wHead + <usize>i * <usize>tk) * 4;
               memory.copy(wRow, s, <usize>visible * 4);
               if (visible < tk) memory.fill(wRow + <usize>visible * 4, 0, <usize>(tk - visible) * 4);
             }

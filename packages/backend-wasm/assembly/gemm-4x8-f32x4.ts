@@ -14,9 +14,6 @@ export const NR: i32 = 8;
  */
 const MC: i32 = 128;
 
-// The last partial panel of a row is written through this, then its valid lanes copied out.
-const EDGE: usize = memory.data(NR * 4, 16);
-
 /** Floats a packed `[k, n]` B operand occupies: `ceil(n / NR)` panels of `k * NR`. */
 export function packedSize(k: i32, n: i32): i32 {
   return ((n + NR - 1) / NR) * k * NR;
@@ -115,10 +112,21 @@ function storeRow(c: usize, lo: v128, hi: v128, cols: i32): void {
     v128.store(c, lo);
     v128.store(c, hi, 16);
   } else {
-    v128.store(EDGE, lo);
-    v128.store(EDGE, hi, 16);
-    memory.copy(c, EDGE, <usize>cols * 4);
+    // A partial panel: lane by lane (no static buffer, so threads sharing the memory never collide).
+    storeLanes(c, lo, cols);
+    if (cols > 4) storeLanes(c + 16, hi, cols - 4);
   }
+}
+
+@inline
+function storeLanes(c: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(c, v);
+    return;
+  }
+  store<f32>(c, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(c, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(c, f32x4.extract_lane(v, 2), 8);
 }
 
 /**

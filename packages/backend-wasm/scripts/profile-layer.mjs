@@ -27,7 +27,7 @@ const work = rt.arena.alloc(k.attentionScratchBytes(T, dh, dh));
 const phases = {
   'q|k|v GEMM (1024x768 @ 768x2304)': () => k.gemm(T, 3 * D, D, x, D, wqkv, bias, qkv, 3 * D),
   'attention (12 heads, causal)': () =>
-    k.attention(1, H, H, T, T, dh, dh, qkv, T * 3 * D, dh, 3 * D, qkv + D * 4, T * 3 * D, dh, 3 * D, qkv + 2 * D * 4, T * 3 * D, dh, 3 * D, merged, T * D, dh, D, 1 / Math.sqrt(dh), 1, 0, 0, 0, 0, 0, 0, 0, 0, work),
+    k.attention(1, H, H, T, T, dh, dh, qkv, T * 3 * D, dh, 3 * D, qkv + D * 4, T * 3 * D, dh, 3 * D, qkv + 2 * D * 4, T * 3 * D, dh, 3 * D, merged, T * D, dh, D, 1 / Math.sqrt(dh), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, work),
   'output GEMM (1024x768 @ 768x768)': () => k.gemm(T, D, D, merged, D, wo, bias, out, D),
 };
 const flops = { 'q|k|v GEMM (1024x768 @ 768x2304)': 2 * T * D * 3 * D, 'attention (12 heads, causal)': 4 * H * dh * (T * (T + 1)) / 2, 'output GEMM (1024x768 @ 768x768)': 2 * T * D * D };

@@ -46,7 +46,7 @@ function runAttention(rt: WasmRuntime, c: AttentionCall): void {
       c.out.ptr, c.out.batch, c.out.head, c.out.row,
       c.scale, c.causal ? 1 : 0, c.softcap,
       m ? MASK_CODES[m.kind] : 0, m?.ptr ?? 0, ...(m?.strides ?? [0, 0, 0, 0]),
-      c.weights, work,
+      c.weights, c.qHeads * c.tq * c.tk, c.tq * c.tk, work,
     );
   } finally {
     rt.arena.free(work);
