@@ -33,6 +33,8 @@ export const PROFILES: Readonly<Record<string, BackendProfile>> = {
   'ort-decomposed': { tolerance: FLOAT32_TOLERANCE },
   // WebAssembly SIMD, float32 accumulation (fused multiply-add where relaxed SIMD is available).
   wasm: { tolerance: FLOAT32_TOLERANCE },
+  // The plain-SIMD kernels split over worker threads (bit-identical to one thread by construction and by test).
+  'wasm-threads': { tolerance: FLOAT32_TOLERANCE },
 };
 
 /**

@@ -10,7 +10,13 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const common = ['assembly/index.ts', '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--enable', 'simd'];
 
 /** Compiler flags of each module, on top of the common ones. */
-export const VARIANTS = { simd: [], relaxed: ['--enable', 'relaxed-simd'] };
+export const VARIANTS = {
+  simd: [],
+  relaxed: ['--enable', 'relaxed-simd'],
+  // Plain SIMD over an imported shared memory that every worker instantiates the module on (up to 2 GiB,
+  // which every engine with shared WebAssembly memory accepts).
+  threads: ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '32768'],
+};
 
 /**
  * Compiles every variant in memory (nothing written).

@@ -70,7 +70,9 @@ describe('createWasmBackend', () => {
       }
       return ['no error'];
     };
-    expect(code(() => createWasmBackend({ threads: 2 } as never))).toEqual(['MHA_INVALID_OPTION', 'options.threads']);
+    expect(code(() => createWasmBackend({ threads: 0 }))).toEqual(['MHA_INVALID_OPTION', 'options.threads']);
+    expect(code(() => createWasmBackend({ bogus: 1 } as never))).toEqual(['MHA_INVALID_OPTION', 'options.bogus']);
+    expect(code(() => createWasmBackend({ threads: 2, simd: 'relaxed' }))).toEqual(['MHA_INVALID_OPTION', 'options.simd']);
     expect(code(() => createWasmBackend({ simd: 'avx' } as never))).toEqual(['MHA_INVALID_OPTION', 'options.simd']);
     expect(code(() => createWasmBackend({ name: '' }))).toEqual(['MHA_INVALID_TYPE', 'options.name']);
     expect(code(() => createWasmBackend(null as never))).toEqual(['MHA_INVALID_TYPE', 'options']);

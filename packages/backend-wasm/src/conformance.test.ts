@@ -2,6 +2,7 @@
 import { describeConformance } from '@mha/conformance/vitest';
 import { afterAll } from 'vitest';
 import { createWasmBackend, wasmBackend } from './index.js';
+import { importBuilt } from './test-support/built.js';
 
 describeConformance(wasmBackend);
 
@@ -12,3 +13,10 @@ if (wasmBackend.simd === 'relaxed') {
   afterAll(() => plain.dispose());
   describeConformance(plain);
 }
+
+// The threaded mode as shipped (its worker runs dist/worker-node.js). minWorkPerThread: 0 splits even
+// the suite's small cases, so the suite exercises the workers, not just the calling thread.
+const built = await importBuilt();
+const threaded = built.createWasmBackend({ threads: 2, minWorkPerThread: 0 });
+afterAll(() => threaded.dispose());
+describeConformance(threaded);

@@ -18,7 +18,8 @@
  */
 import { defineBackend, MhaError, MhaErrorCode, type Capability, type MhaBackend, type Runtime, type ValidAttention } from '@mha/core';
 import { coreAttention, createModuleKernel } from './kernels.js';
-import { flavourSupported, WasmRuntime, type SimdFlavour } from './runtime.js';
+import { flavourSupported, sharedMemoryUnavailable, WasmRuntime, type SimdFlavour } from './runtime.js';
+import { ThreadPool } from './thread-pool.js';
 
 export type { SimdFlavour } from './runtime.js';
 
@@ -32,12 +33,30 @@ export interface WasmBackendOptions {
    * cannot compile raises `MHA_BACKEND_UNAVAILABLE` on first use.
    */
   readonly simd?: 'auto' | SimdFlavour | undefined;
+  /**
+   * Threads a module forward uses: the calling thread plus `threads - 1` workers (Node `worker_threads`
+   * or Web Workers) on one shared WebAssembly memory. Default 1. Threads run the plain-SIMD build, and
+   * results are bit-identical to the single-threaded `simd` build whatever the count. Where shared
+   * memory or workers are unavailable (a browser page that is not cross-origin isolated) the backend
+   * runs single-threaded and says why in {@link WasmBackend.threadsUnavailable}. The core op always runs
+   * on the calling thread. At most 64.
+   */
+  readonly threads?: number | undefined;
+  /**
+   * Least multiply-adds a thread must get before a phase of a forward is shared with workers. Default
+   * 262,144: smaller phases run on the calling thread alone, because a worker round trip costs more.
+   */
+  readonly minWorkPerThread?: number | undefined;
 }
 
 /** The backend {@link createWasmBackend} returns: the core contract plus the build in use. */
 export interface WasmBackend extends MhaBackend {
   /** The compiled module this backend runs: `'relaxed'` (fused multiply-add) or `'simd'`. */
   readonly simd: SimdFlavour;
+  /** Threads a module forward really uses (1 when single-threaded, by choice or by fallback). */
+  readonly threads: number;
+  /** Why fewer threads than requested are in use; `undefined` when the request was met. */
+  readonly threadsUnavailable: string | undefined;
 }
 
 /** Runtimes with WebAssembly SIMD: every current JavaScript engine. */
@@ -46,7 +65,11 @@ export const WASM_RUNTIMES: readonly Runtime[] = ['node', 'browser', 'deno', 'bu
 /** Every optional core-op feature; all are implemented by the one fused attention kernel. */
 export const WASM_CAPABILITIES: readonly Capability[] = ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'];
 
-const OPTION_KEYS = new Set(['name', 'simd']);
+const OPTION_KEYS = new Set(['name', 'simd', 'threads', 'minWorkPerThread']);
+const MAX_THREADS = 64;
+
+/** Default of {@link WasmBackendOptions.minWorkPerThread}. */
+export const DEFAULT_MIN_WORK_PER_THREAD = 2 ** 18;
 
 /**
  * Builds a WebAssembly backend. Each backend owns one module instance and its memory, created on first
@@ -65,20 +88,31 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new MhaError(MhaErrorCode.InvalidOption, `options.${key}`, (options as Record<string, unknown>)[key], `unknown option; expected ${[...OPTION_KEYS].join(', ')}`);
   }
-  const name = options.name ?? 'wasm';
+  const requestedThreads = options.threads ?? 1;
+  if (typeof requestedThreads !== 'number') throw new MhaError(MhaErrorCode.InvalidType, 'options.threads', requestedThreads, 'must be a number');
+  if (!Number.isInteger(requestedThreads) || requestedThreads < 1 || requestedThreads > MAX_THREADS) throw new MhaError(MhaErrorCode.InvalidOption, 'options.threads', requestedThreads, `must be an integer from 1 to ${MAX_THREADS}`);
+  const minWorkPerThread = options.minWorkPerThread ?? DEFAULT_MIN_WORK_PER_THREAD;
+  if (typeof minWorkPerThread !== 'number') throw new MhaError(MhaErrorCode.InvalidType, 'options.minWorkPerThread', minWorkPerThread, 'must be a number');
+  if (!Number.isFinite(minWorkPerThread) || minWorkPerThread < 0) throw new MhaError(MhaErrorCode.InvalidOption, 'options.minWorkPerThread', minWorkPerThread, 'must be a finite number >= 0');
+  const name = options.name ?? (requestedThreads > 1 ? 'wasm-threads' : 'wasm');
   if (typeof name !== 'string' || name.length === 0) throw new MhaError(MhaErrorCode.InvalidType, 'options.name', name, 'must be a non-empty string');
   const requested = options.simd ?? 'auto';
   if (requested !== 'auto' && requested !== 'relaxed' && requested !== 'simd') throw new MhaError(MhaErrorCode.InvalidOption, 'options.simd', requested, "expected 'auto', 'relaxed' or 'simd'");
-  const flavour: SimdFlavour = requested === 'auto' ? (flavourSupported('relaxed') ? 'relaxed' : 'simd') : requested;
+  const threadsUnavailable = requestedThreads > 1 ? sharedMemoryUnavailable() : undefined;
+  const threads = threadsUnavailable === undefined ? requestedThreads : 1;
+  if (threads > 1 && requested === 'relaxed') throw new MhaError(MhaErrorCode.InvalidOption, 'options.simd', requested, 'threads run the plain-SIMD build; use simd: "auto" or "simd" with threads > 1');
+  const flavour: SimdFlavour = threads > 1 ? 'simd' : requested === 'auto' ? (flavourSupported('relaxed') ? 'relaxed' : 'simd') : requested;
+  let pool: ThreadPool | undefined;
 
   let runtime: WasmRuntime | undefined;
   let loading: Promise<WasmRuntime> | undefined;
   let modules = 0;
   const load = (): Promise<WasmRuntime> => {
     if (runtime) return Promise.resolve(runtime);
-    loading ??= WasmRuntime.create(flavour).then(
+    loading ??= (threads > 1 ? WasmRuntime.createShared() : WasmRuntime.create(flavour)).then(
       (rt) => {
         runtime = rt;
+        if (threads > 1) pool = new ThreadPool(threads, rt);
         loading = undefined;
         return rt;
       },
@@ -109,13 +143,18 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     capabilities: WASM_CAPABILITIES,
     async createKernel(config, weights) {
       const rt = await load();
-      const kernel = createModuleKernel(rt, config, weights, () => modules--);
+      const kernel = createModuleKernel(rt, config, weights, () => modules--, pool ? { pool, minWorkPerThread } : undefined);
       modules++;
       return kernel;
     },
     attention,
-    dispose() {
-      if (modules === 0) runtime = undefined;
+    async dispose() {
+      // Workers stop now (a later forward starts new ones); the memory goes once no module holds weights in it.
+      await pool?.dispose();
+      if (modules === 0) {
+        runtime = undefined;
+        pool = undefined;
+      }
     },
     diagnostics: () => ({
       modules,
@@ -123,7 +162,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       wasmMemoryBytes: runtime?.arena.memoryBytes ?? 0,
     }),
   });
-  return { ...backend, simd: flavour };
+  return { ...backend, simd: flavour, threads, threadsUnavailable };
 }
 
 /**
@@ -132,5 +171,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
  */
 export const wasmBackend: WasmBackend = createWasmBackend();
 
+/**
+ * The same kernels on 2 threads (the calling thread and one worker, shared WebAssembly memory): name
+ * `'wasm-threads'`, plain-SIMD build, results bit-identical to `createWasmBackend({ simd: 'simd' })`.
+ * Falls back to one thread where shared memory is unavailable (see {@link WasmBackend.threadsUnavailable}).
+ */
+export const wasmThreadsBackend: WasmBackend = createWasmBackend({ threads: 2 });
+
 /** The backends of this package, for the conformance CLI (`pnpm conformance`) and tools that list backends. */
-export const backends: readonly WasmBackend[] = [wasmBackend];
+export const backends: readonly WasmBackend[] = [wasmBackend, wasmThreadsBackend];

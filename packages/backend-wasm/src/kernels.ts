@@ -1,5 +1,6 @@
 import { maskStrides, type KernelForwardResult, type MhaWeights, type ModuleKernel, type ResolvedMhaConfig, type ShapeTrace, type ValidAttention, type ValidInput } from '@mha/core';
 import type { WasmRuntime } from './runtime.js';
+import type { KernelCall, ThreadPool } from './thread-pool.js';
 
 /** Panel width of the packed operands (NR in assembly/gemm-4x8-f32x4.ts). */
 const NR = 8;
@@ -29,28 +30,71 @@ interface AttentionCall {
   readonly causal: boolean;
   readonly softcap: number;
   readonly mask?: { readonly kind: 'bool' | 'additive'; readonly ptr: number; readonly strides: readonly [number, number, number, number] } | undefined;
-  /** Pointer of the `[B, Hq, Tq, Tk]` weights, or 0. */
+  /** Pointer of the `[B, Hq, Tq, Tk]` weights, or 0, and its batch and head strides (floats). */
   readonly weights: number;
+  readonly wBatch: number;
+  readonly wHead: number;
 }
 
-/** Runs the fused attention kernel; allocates and frees its work memory. */
+/** The argument list of the `attention` export for `c`, with work memory at `work`. */
+function attentionArgs(c: AttentionCall, work: number): number[] {
+  const m = c.mask;
+  return [
+    c.batch, c.qHeads, c.kvHeads, c.tq, c.tk, c.dk, c.dv,
+    c.q.ptr, c.q.batch, c.q.head, c.q.row,
+    c.k.ptr, c.k.batch, c.k.head, c.k.row,
+    c.v.ptr, c.v.batch, c.v.head, c.v.row,
+    c.out.ptr, c.out.batch, c.out.head, c.out.row,
+    c.scale, c.causal ? 1 : 0, c.softcap,
+    m ? MASK_CODES[m.kind] : 0, m?.ptr ?? 0, ...(m?.strides ?? [0, 0, 0, 0]),
+    c.weights, c.wBatch, c.wHead, work,
+  ];
+}
+
+/** Runs the fused attention kernel on the calling thread; allocates and frees its work memory. */
 function runAttention(rt: WasmRuntime, c: AttentionCall): void {
   const work = rt.arena.alloc(rt.kernels.attentionScratchBytes(c.tk, c.dk, c.dv));
   try {
-    const m = c.mask;
-    rt.kernels.attention(
-      c.batch, c.qHeads, c.kvHeads, c.tq, c.tk, c.dk, c.dv,
-      c.q.ptr, c.q.batch, c.q.head, c.q.row,
-      c.k.ptr, c.k.batch, c.k.head, c.k.row,
-      c.v.ptr, c.v.batch, c.v.head, c.v.row,
-      c.out.ptr, c.out.batch, c.out.head, c.out.row,
-      c.scale, c.causal ? 1 : 0, c.softcap,
-      m ? MASK_CODES[m.kind] : 0, m?.ptr ?? 0, ...(m?.strides ?? [0, 0, 0, 0]),
-      c.weights, c.qHeads * c.tq * c.tk, c.tq * c.tk, work,
-    );
+    rt.kernels.attention(...attentionArgs(c, work));
   } finally {
     rt.arena.free(work);
   }
+}
+
+/**
+ * `c` split into at most `parts` independent calls over ranges of KV heads (with their query heads), or
+ * of batch rows when there are fewer KV heads than parts. Each range is computed by exactly the same
+ * operations as in the whole call, so any split gives bit-identical results.
+ */
+export function splitAttention(c: AttentionCall, parts: number): AttentionCall[] {
+  const byHeads = c.kvHeads >= Math.min(parts, c.batch);
+  const units = byHeads ? c.kvHeads : c.batch;
+  const n = Math.max(1, Math.min(parts, units));
+  if (n === 1) return [c];
+  const group = c.qHeads / c.kvHeads;
+  const maskBytes = c.mask?.kind === 'bool' ? 1 : 4;
+  const out: AttentionCall[] = [];
+  for (let p = 0; p < n; p++) {
+    const u0 = Math.floor((p * units) / n);
+    const u1 = Math.floor(((p + 1) * units) / n);
+    if (u1 === u0) continue;
+    // Offsets of the range's first KV head (byHeads) or first batch row, in each operand.
+    const at = (v: HeadView, kv: boolean): HeadView => ({ ...v, ptr: v.ptr + 4 * (byHeads ? u0 * (kv ? 1 : group) * v.head : u0 * v.batch) });
+    const ms = c.mask?.strides;
+    out.push({
+      ...c,
+      batch: byHeads ? c.batch : u1 - u0,
+      qHeads: byHeads ? (u1 - u0) * group : c.qHeads,
+      kvHeads: byHeads ? u1 - u0 : c.kvHeads,
+      q: at(c.q, false),
+      k: at(c.k, true),
+      v: at(c.v, true),
+      out: at(c.out, false),
+      mask: c.mask && ms ? { ...c.mask, ptr: c.mask.ptr + maskBytes * (byHeads ? u0 * group * ms[1] : u0 * ms[0]) } : undefined,
+      weights: c.weights === 0 ? 0 : c.weights + 4 * (byHeads ? u0 * group * c.wHead : u0 * c.wBatch),
+    });
+  }
+  return out;
 }
 
 /** A weight matrix packed into panels in wasm memory, and its padded bias (0 when absent). */
@@ -115,6 +159,26 @@ function project(rt: WasmRuntime, l: PackedLinear, rows: number, a: number, c: n
   rt.kernels.gemm(rows, l.outDim, l.inDim, a, l.inDim, l.packed, l.bias, c, l.outDim);
 }
 
+/** The GEMM `c = a @ W + b` over `rows` split into at most `parts` calls on row ranges (multiples of 4). */
+function projectCalls(l: PackedLinear, rows: number, a: number, c: number, parts: number): KernelCall[] {
+  const quads = Math.ceil(rows / 4);
+  const n = Math.max(1, Math.min(parts, quads));
+  const calls: KernelCall[] = [];
+  for (let p = 0; p < n; p++) {
+    const r0 = Math.min(rows, 4 * Math.floor((p * quads) / n));
+    const r1 = Math.min(rows, 4 * Math.floor(((p + 1) * quads) / n));
+    if (r1 > r0) calls.push({ fn: 'gemm', args: [r1 - r0, l.outDim, l.inDim, a + r0 * l.inDim * 4, l.inDim, l.packed, l.bias, c + r0 * l.outDim * 4, l.outDim] });
+  }
+  return calls;
+}
+
+/** How a threaded module kernel shares work. */
+export interface Threading {
+  readonly pool: ThreadPool;
+  /** Least multiply-adds per thread before a phase is split. */
+  readonly minWorkPerThread: number;
+}
+
 /**
  * The module kernel: weights packed once into wasm memory (`wq | wk | wv` as one `[dIn, 3*dOut]`
  * operand), then per forward, all synchronously: one GEMM into a `[B*T, 3*dOut]` buffer, the fused
@@ -122,7 +186,7 @@ function project(rt: WasmRuntime, l: PackedLinear, rows: number, a: number, c: n
  * O(B*T*dOut) and freed when the forward returns; the input is copied in before anything runs, and the
  * results are copied out into fresh arrays.
  */
-export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, onDispose: () => void): ModuleKernel {
+export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, onDispose: () => void, threading?: Threading): ModuleKernel {
   const { dIn, dOut, heads: H, headDim: dh } = config;
   const qkv = packLinear(rt, dIn, [weights.wq, weights.wk, weights.wv], config.qkvBias ? [weights.bq!, weights.bk!, weights.bv!] : undefined);
   let wo: PackedLinear | undefined;
@@ -134,7 +198,7 @@ export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, w
   }
   let live = true;
   return {
-    forward(input: ValidInput, opts): KernelForwardResult {
+    forward(input: ValidInput, opts): KernelForwardResult | Promise<KernelForwardResult> {
       if (!live) throw new Error('wasm module kernel used after dispose()');
       const { x, batch: B, tokens: T } = input;
       const rows = B * T;
@@ -145,7 +209,12 @@ export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, w
         blocks.push(p);
         return p;
       };
+      const release = () => {
+        for (const p of blocks) arena.free(p);
+      };
+      let threaded = false;
       try {
+        // The input is copied in before anything else: it is read during the call, never later.
         const xPtr = rt.put(x);
         blocks.push(xPtr);
         const qkvPtr = alloc(rows * 3 * dOut * 4);
@@ -153,7 +222,6 @@ export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, w
         const mergedPtr = wo ? alloc(rows * dOut * 4) : outPtr;
         const wLen = opts.returnAttentionWeights ? B * H * T * T : 0;
         const wPtr = wLen > 0 ? alloc(wLen * 4) : 0;
-        project(rt, qkv, rows, xPtr, qkvPtr);
         const head = (col: number): HeadView => ({ ptr: qkvPtr + col * 4, batch: T * 3 * dOut, head: dh, row: 3 * dOut });
         const attention: AttentionCall = {
           batch: B,
@@ -171,14 +239,24 @@ export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, w
           causal: config.causal,
           softcap: 0,
           weights: wPtr,
+          wBatch: H * T * T,
+          wHead: T * T,
         };
-        runAttention(rt, attention);
-        if (wo) project(rt, wo, rows, mergedPtr, outPtr);
-        const output = rt.take(outPtr, rows * dOut);
-        const attentionWeights = wLen > 0 ? rt.take(wPtr, wLen) : undefined;
-        return { output, attentionWeights, trace: opts.trace ? traceOf(attention, x.length, rows * 3 * dOut, rows * dOut, output.length, B, T) : undefined };
+        const finish = (): KernelForwardResult => {
+          const output = rt.take(outPtr, rows * dOut);
+          const attentionWeights = wLen > 0 ? rt.take(wPtr, wLen) : undefined;
+          return { output, attentionWeights, trace: opts.trace ? traceOf(attention, x.length, rows * 3 * dOut, rows * dOut, output.length, B, T) : undefined };
+        };
+        if (threading === undefined) {
+          project(rt, qkv, rows, xPtr, qkvPtr);
+          runAttention(rt, attention);
+          if (wo) project(rt, wo, rows, mergedPtr, outPtr);
+          return finish();
+        }
+        threaded = true;
+        return threadedForward(rt, threading, { qkv, wo, rows, xPtr, qkvPtr, mergedPtr, outPtr, attention }).then(finish).finally(release);
       } finally {
-        for (const p of blocks) arena.free(p);
+        if (!threaded) release();
       }
     },
     dispose() {
@@ -189,6 +267,31 @@ export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, w
       onDispose();
     },
   };
+}
+
+/**
+ * The three phases of a forward, each split over the pool's threads when it has enough work: rows of the
+ * projections, KV heads (or batch rows) of the attention. Every output element is computed by the same
+ * operations whatever the split, so results are bit-identical to the single-threaded kernel of the same
+ * build. The threads build is plain SIMD, so they equal the `simd` build's results.
+ */
+async function threadedForward(
+  rt: WasmRuntime,
+  t: Threading,
+  f: { qkv: PackedLinear; wo: PackedLinear | undefined; rows: number; xPtr: number; qkvPtr: number; mergedPtr: number; outPtr: number; attention: AttentionCall },
+): Promise<void> {
+  const parts = (work: number) => Math.max(1, Math.min(t.pool.size, Math.floor(work / Math.max(1, t.minWorkPerThread))));
+  await t.pool.run(projectCalls(f.qkv, f.rows, f.xPtr, f.qkvPtr, parts(f.rows * f.qkv.inDim * f.qkv.outDim)));
+  const a = f.attention;
+  const keys = a.causal ? (a.tk + 1) / 2 : a.tk;
+  const pieces = splitAttention(a, parts(a.batch * a.qHeads * a.tq * keys * (a.dk + a.dv)));
+  const works = pieces.map(() => rt.arena.alloc(rt.kernels.attentionScratchBytes(a.tk, a.dk, a.dv)));
+  try {
+    await t.pool.run(pieces.map((c, i) => ({ fn: 'attention', args: attentionArgs(c, works[i]!) })));
+  } finally {
+    for (const w of works) rt.arena.free(w);
+  }
+  if (f.wo) await t.pool.run(projectCalls(f.wo, f.rows, f.mergedPtr, f.outPtr, parts(f.rows * f.wo.inDim * f.wo.outDim)));
 }
 
 /** The shape trace from the buffer sizes and the attention extents the forward really used. */
@@ -249,6 +352,8 @@ export function coreAttention(rt: WasmRuntime, a: ValidAttention): { output: Flo
       softcap: a.softcap,
       mask,
       weights,
+      wBatch: Hq * tq * tk,
+      wHead: tq * tk,
     });
     return { output: rt.take(out, outLen), weights: wLen > 0 ? rt.take(weights, wLen) : undefined };
   } finally {

@@ -1,6 +1,6 @@
 import { MhaError, MhaErrorCode } from '@mha/core';
 import { Arena, type WasmMemory } from './arena.js';
-import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-binary.js';
+import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64, THREADS_WASM_BASE64 } from './wasm-binary.js';
 
 /** The kernels a module exports (assembly/index.ts). Pointers and strides: bytes and floats as documented there. */
 export interface KernelExports {
@@ -17,9 +17,18 @@ export interface KernelExports {
 /** Which compiled module to run. */
 export type SimdFlavour = 'relaxed' | 'simd';
 
+/** Every compiled module: the two single-threaded builds and the shared-memory one for threads. */
+type Build = SimdFlavour | 'threads';
+
+const BASE64: Record<Build, string> = { simd: SIMD_WASM_BASE64, relaxed: RELAXED_WASM_BASE64, threads: THREADS_WASM_BASE64 };
+
+/** Pages (64 KiB) of the shared memory: 1 to start, at most 2 GiB (the threads build's declared maximum). */
+const SHARED_MAXIMUM_PAGES = 32768;
+
 /** The slice of the `WebAssembly` global this package uses (typed here: the build has no DOM lib). */
 interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   compile(bytes: Uint8Array): Promise<object>;
   instantiate(module: object, imports: object): Promise<{ exports: object }>;
 }
@@ -33,8 +42,8 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-const cachedBytes: Partial<Record<SimdFlavour, Uint8Array<ArrayBuffer>>> = {};
-const bytesOf = (f: SimdFlavour) => (cachedBytes[f] ??= decode(f === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64));
+const cachedBytes: Partial<Record<Build, Uint8Array<ArrayBuffer>>> = {};
+const bytesOf = (b: Build) => (cachedBytes[b] ??= decode(BASE64[b]));
 
 /** Whether this runtime can compile the module of `flavour` (WebAssembly SIMD, and relaxed SIMD for `'relaxed'`). */
 export function flavourSupported(flavour: SimdFlavour): boolean {
@@ -42,7 +51,25 @@ export function flavourSupported(flavour: SimdFlavour): boolean {
   return api !== undefined && api.validate(bytesOf(flavour));
 }
 
-const modules: Partial<Record<SimdFlavour, Promise<object>>> = {};
+const modules: Partial<Record<Build, Promise<object>>> = {};
+
+/**
+ * Whether this runtime can run the threads build: shared WebAssembly memory (needs `SharedArrayBuffer`,
+ * which browsers give only to cross-origin isolated pages) and the build's features. `undefined` when it
+ * can, else the reason.
+ */
+export function sharedMemoryUnavailable(): string | undefined {
+  const api = wasmApi();
+  if (api === undefined) return 'no WebAssembly in this runtime';
+  if (typeof (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: COOP/COEP headers)';
+  if (!api.validate(bytesOf('threads'))) return 'this runtime has no WebAssembly threads or SIMD';
+  try {
+    new api.Memory({ initial: 1, maximum: 1, shared: true });
+  } catch (e) {
+    return `shared WebAssembly memory is unavailable (${(e as Error).message})`;
+  }
+  return undefined;
+}
 
 /** One instance of a kernel module: its own memory and the allocator over it. */
 export class WasmRuntime {
@@ -50,8 +77,21 @@ export class WasmRuntime {
   private constructor(
     readonly flavour: SimdFlavour,
     readonly kernels: KernelExports,
+    /** The compiled threads module and its shared memory, which workers instantiate too; else undefined. */
+    readonly shared: { readonly module: object; readonly memory: WasmMemory } | undefined,
   ) {
     this.arena = new Arena(kernels.memory, kernels.heapBase());
+  }
+
+  /** Instantiates the threads build on a new shared memory (check {@link sharedMemoryUnavailable} first). */
+  static async createShared(): Promise<WasmRuntime> {
+    const api = wasmApi()!;
+    const memory = new api.Memory({ initial: 1, maximum: SHARED_MAXIMUM_PAGES, shared: true });
+    const module = await (modules.threads ??= api.compile(bytesOf('threads')));
+    const instance = await api.instantiate(module, { env: { memory } });
+    // The module imports its memory, so the export object has none: add it for the arena.
+    const kernels = { ...(instance.exports as object), memory } as unknown as KernelExports;
+    return new WasmRuntime('simd', kernels, { module, memory });
   }
 
   /**
@@ -65,7 +105,7 @@ export class WasmRuntime {
     const api = wasmApi()!;
     const module = await (modules[flavour] ??= api.compile(bytesOf(flavour)));
     const instance = await api.instantiate(module, {});
-    return new WasmRuntime(flavour, instance.exports as unknown as KernelExports);
+    return new WasmRuntime(flavour, instance.exports as unknown as KernelExports, undefined);
   }
 
   /** A float32 view of `len` floats at byte `ptr`; stale after the memory grows. */

@@ -1,7 +1,7 @@
 // The embedded modules are exactly what assembly/ compiles to with the pinned AssemblyScript: the build
 // is reproducible, and a stale src/wasm-binary.ts (sources changed, not rebuilt) fails here.
 import { describe, expect, it } from 'vitest';
-import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-binary.js';
+import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64, THREADS_WASM_BASE64 } from './wasm-binary.js';
 
 // The build has no DOM lib, so the WebAssembly global is typed here, as far as this test uses it.
 interface ModuleDescriptor {
@@ -16,6 +16,7 @@ describe('embedded WebAssembly modules', () => {
     const fresh = await compileVariants();
     expect(Buffer.from(fresh.simd!).toString('base64')).toBe(SIMD_WASM_BASE64);
     expect(Buffer.from(fresh.relaxed!).toString('base64')).toBe(RELAXED_WASM_BASE64);
+    expect(Buffer.from(fresh.threads!).toString('base64')).toBe(THREADS_WASM_BASE64);
   });
 
   it('import nothing and export one memory and the kernels', async () => {

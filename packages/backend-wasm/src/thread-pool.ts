@@ -1,0 +1,169 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
+import type { FromWorker, ToWorker } from './thread-protocol.js';
+import type { WasmRuntime } from './runtime.js';
+
+/** One kernel call: an export of the threads build and its arguments. */
+export interface KernelCall {
+  readonly fn: 'gemm' | 'attention';
+  readonly args: readonly number[];
+}
+
+interface Link {
+  post(m: ToWorker): void;
+  setBusy(busy: boolean): void;
+  terminate(): Promise<void>;
+}
+
+type Spawn = (onMessage: (m: FromWorker) => void, onFailure: (e: Error) => void) => Link;
+
+/** Node's `worker_threads`, imported on demand and kept out of literals that browser bundlers follow. */
+const WORKER_THREADS = 'node:worker_threads';
+const NODE_ENTRY = './worker-node.js';
+
+async function spawner(): Promise<Spawn> {
+  const proc = (globalThis as { process?: { versions?: { node?: unknown }; execArgv?: string[] } }).process;
+  if (typeof proc?.versions?.node === 'string') {
+    const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_THREADS)) as typeof import('node:worker_threads');
+    // `--input-type` (from `node --input-type=module -e`) is refused in a worker; every other option is inherited.
+    const execArgv = (proc.execArgv ?? []).filter((a) => !a.startsWith('--input-type'));
+    return (onMessage, onFailure) => {
+      const w = new Worker(new URL(NODE_ENTRY, import.meta.url), { execArgv });
+      let stopping = false;
+      w.unref();
+      w.on('message', onMessage);
+      w.on('error', (e: unknown) => onFailure(e instanceof Error ? e : new Error(String(e))));
+      w.on('exit', (code: number) => stopping || onFailure(new Error(`the worker thread exited unexpectedly (exit code ${code})`)));
+      return {
+        post: (m) => w.postMessage(m),
+        setBusy: (busy) => (busy ? w.ref() : w.unref()),
+        async terminate() {
+          stopping = true;
+          await w.terminate();
+        },
+      };
+    };
+  }
+  const WebWorker = (globalThis as { Worker?: new (url: URL, o: { type: 'module' }) => { postMessage(m: unknown): void; terminate(): void; onmessage: ((e: { data: FromWorker }) => void) | null; onerror: ((e: { message?: string; preventDefault(): void }) => void) | null } }).Worker!;
+  return (onMessage, onFailure) => {
+    // Literal `new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' })`: the form bundlers recognise.
+    const w = new WebWorker(new URL('./worker-web.js', import.meta.url), { type: 'module' });
+    w.onmessage = (e) => onMessage(e.data);
+    w.onerror = (e) => {
+      e.preventDefault();
+      onFailure(new Error(e.message || 'the worker script failed to load or threw'));
+    };
+    return { post: (m) => w.postMessage(m), setBusy: () => {}, terminate: async () => w.terminate() };
+  };
+}
+
+/**
+ * `size - 1` workers, each with its own instance of the threads build on the runtime's shared memory,
+ * plus the calling thread. Started on first use; idle workers never keep a Node process alive.
+ */
+export class ThreadPool {
+  private links: Link[] | undefined;
+  private starting: Promise<Link[]> | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(): void; reject(e: Error): void; link: Link }>();
+  private busy = new Map<Link, number>();
+
+  constructor(
+    readonly size: number,
+    private readonly rt: WasmRuntime,
+  ) {}
+
+  private start(): Promise<Link[]> {
+    if (this.links) return Promise.resolve(this.links);
+    this.starting ??= spawner().then((spawn) => {
+      const links: Link[] = [];
+      for (let i = 0; i < this.size - 1; i++) {
+        const link = spawn(
+          (m) => this.settle(m),
+          (e) => this.fail(link, e),
+        );
+        link.post({ type: 'init', module: this.rt.shared!.module, memory: this.rt.shared!.memory });
+        links.push(link);
+      }
+      this.links = links;
+      this.starting = undefined;
+      return links;
+    });
+    return this.starting;
+  }
+
+  private settle(m: FromWorker): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    this.markIdle(p.link);
+    if (m.type === 'done') p.resolve();
+    else p.reject(new MhaError(MhaErrorCode.BackendUnavailable, 'worker', m.message, 'a worker thread failed'));
+  }
+
+  private fail(link: Link, e: Error): void {
+    for (const [id, p] of this.pending) {
+      if (p.link !== link) continue;
+      this.pending.delete(id);
+      p.reject(new MhaError(MhaErrorCode.BackendUnavailable, 'worker', e.message, 'a worker thread failed'));
+    }
+    // Replace the whole pool on the next call.
+    const links = this.links;
+    this.links = undefined;
+    this.busy = new Map();
+    if (links) for (const l of links) void l.terminate().catch(() => {});
+  }
+
+  private markIdle(link: Link): void {
+    const n = (this.busy.get(link) ?? 1) - 1;
+    this.busy.set(link, n);
+    if (n === 0) link.setBusy(false);
+  }
+
+  /**
+   * Runs `calls[0]` on the calling thread and the others on workers; resolves when all are done. Calls
+   * must touch disjoint outputs. `calls.length` is at most `size`.
+   */
+  async run(calls: readonly KernelCall[]): Promise<void> {
+    if (calls.length === 1) {
+      this.call(calls[0]!);
+      return;
+    }
+    const links = await this.start();
+    const done = calls.slice(1).map(
+      (c, i) =>
+        new Promise<void>((resolve, reject) => {
+          const link = links[i]!;
+          const id = this.nextId++;
+          this.pending.set(id, { resolve, reject, link });
+          const n = (this.busy.get(link) ?? 0) + 1;
+          this.busy.set(link, n);
+          if (n === 1) link.setBusy(true);
+          link.post({ type: 'run', id, fn: c.fn, args: c.args });
+        }),
+    );
+    try {
+      this.call(calls[0]!);
+    } finally {
+      // Wait for every worker even if the main thread's part threw, so no buffer is freed under them.
+      const results = await Promise.allSettled(done);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+  }
+
+  private call(c: KernelCall): void {
+    (this.rt.kernels[c.fn] as (...args: number[]) => void)(...c.args);
+  }
+
+  /** Workers currently running. */
+  get workers(): number {
+    return this.links?.length ?? 0;
+  }
+
+  /** Stops the workers (a later `run` starts new ones). */
+  async dispose(): Promise<void> {
+    const links = this.links ?? (this.starting ? await this.starting : []);
+    this.links = undefined;
+    await Promise.all(links.map((l) => l.terminate()));
+  }
+}
