@@ -58,6 +58,14 @@ export const KNOWN_BACKENDS: readonly KnownBackend[] = [
     why: 'native onnxruntime kernels on the decomposed graph (MatMul/Softmax): for onnxruntime builds without the Attention op',
   },
   {
+    name: 'wasm',
+    package: '@mha/backend-wasm',
+    // Not edge: edge workers (Cloudflare, Vercel) refuse to compile WebAssembly from bytes at run time.
+    runtimes: ['node', 'browser', 'deno', 'bun'],
+    select: exported('wasmBackend'),
+    why: 'WebAssembly SIMD kernels: faster than ts on every benchmarked shape (several times on larger ones), no native add-on',
+  },
+  {
     name: 'ts',
     package: '@mha/backend-ts',
     runtimes: ['node', 'browser', 'deno', 'bun', 'edge'],

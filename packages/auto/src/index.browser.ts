@@ -16,6 +16,8 @@ export { MEASURED } from './measured.js';
 /** One literal import per browser-capable package, which is what lets a bundler find them. */
 const importForBrowser: PackageImporter = async (pkg) => {
   switch (pkg) {
+    case '@mha/backend-wasm':
+      return (await import('@mha/backend-wasm')) as unknown as Record<string, unknown>;
     case '@mha/backend-ts':
       return (await import('@mha/backend-ts')) as unknown as Record<string, unknown>;
     case '@mha/backend-tfjs':

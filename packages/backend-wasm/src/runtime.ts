@@ -35,6 +35,25 @@ interface WebAssemblyApi {
 
 const wasmApi = (): WebAssemblyApi | undefined => (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
 
+/**
+ * Compiles and instantiates, turning an engine refusal (e.g. an edge runtime that forbids compiling
+ * WebAssembly from bytes) into `MHA_BACKEND_UNAVAILABLE` with the engine's error as `cause`.
+ */
+async function instantiate(build: Build, imports: object): Promise<{ module: object; exports: object }> {
+  const api = wasmApi()!;
+  try {
+    const module = await (modules[build] ??= api.compile(bytesOf(build)).catch((e: unknown) => {
+      delete modules[build];
+      throw e;
+    }));
+    return { module, exports: (await api.instantiate(module, imports)).exports };
+  } catch (e) {
+    const err = new MhaError(MhaErrorCode.BackendUnavailable, 'WebAssembly', build, `this runtime refused to compile or instantiate the module: ${e instanceof Error ? e.message : String(e)}`);
+    Object.defineProperty(err, 'cause', { value: e, configurable: true, writable: true, enumerable: false });
+    throw err;
+  }
+}
+
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const text = atob(base64);
   const bytes = new Uint8Array(text.length);
@@ -87,10 +106,9 @@ export class WasmRuntime {
   static async createShared(): Promise<WasmRuntime> {
     const api = wasmApi()!;
     const memory = new api.Memory({ initial: 1, maximum: SHARED_MAXIMUM_PAGES, shared: true });
-    const module = await (modules.threads ??= api.compile(bytesOf('threads')));
-    const instance = await api.instantiate(module, { env: { memory } });
-    // The module imports its memory, so the export object has none: add it for the arena.
-    const kernels = { ...(instance.exports as object), memory } as unknown as KernelExports;
+    const { module, exports } = await instantiate('threads', { env: { memory } });
+    // The memory is the imported one (whether or not the module re-exports it).
+    const kernels = { ...exports, memory } as unknown as KernelExports;
     return new WasmRuntime('simd', kernels, { module, memory });
   }
 
@@ -102,10 +120,8 @@ export class WasmRuntime {
     if (!flavourSupported(flavour)) {
       throw new MhaError(MhaErrorCode.BackendUnavailable, 'WebAssembly', flavour, flavour === 'relaxed' ? 'this runtime has no WebAssembly relaxed SIMD' : 'this runtime has no WebAssembly SIMD');
     }
-    const api = wasmApi()!;
-    const module = await (modules[flavour] ??= api.compile(bytesOf(flavour)));
-    const instance = await api.instantiate(module, {});
-    return new WasmRuntime(flavour, instance.exports as unknown as KernelExports, undefined);
+    const { exports } = await instantiate(flavour, {});
+    return new WasmRuntime(flavour, exports as unknown as KernelExports, undefined);
   }
 
   /** A float32 view of `len` floats at byte `ptr`; stale after the memory grows. */
