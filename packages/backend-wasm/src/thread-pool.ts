@@ -24,10 +24,22 @@ async function spawner(): Promise<Spawn> {
   const proc = (globalThis as { process?: { versions?: { node?: unknown }; execArgv?: string[] } }).process;
   if (typeof proc?.versions?.node === 'string') {
     const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_THREADS)) as typeof import('node:worker_threads');
-    // `--input-type` (from `node --input-type=module -e`) is refused in a worker; every other option is inherited.
-    const execArgv = (proc.execArgv ?? []).filter((a) => !a.startsWith('--input-type'));
+    const entry = new URL(NODE_ENTRY, import.meta.url);
+    const parentArgv = proc.execArgv ?? [];
+    // A worker inherits the parent's options (V8 flags included) by default; only `--input-type` (from
+    // `node --input-type=module -e`) makes an inheriting worker fail, so only then is a list given, and
+    // Node refuses a list holding V8 flags: then the worker gets none (it needs none).
+    const start = (): import('node:worker_threads').Worker => {
+      if (!parentArgv.some((a) => a.startsWith('--input-type'))) return new Worker(entry);
+      try {
+        return new Worker(entry, { execArgv: parentArgv.filter((a, i) => !a.startsWith('--input-type') && parentArgv[i - 1] !== '--input-type') });
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+        return new Worker(entry, { execArgv: [] });
+      }
+    };
     return (onMessage, onFailure) => {
-      const w = new Worker(new URL(NODE_ENTRY, import.meta.url), { execArgv });
+      const w = start();
       let stopping = false;
       w.unref();
       w.on('message', onMessage);
@@ -75,7 +87,21 @@ export class ThreadPool {
   private start(): Promise<Link[]> {
     if (this.links) return Promise.resolve(this.links);
     this.starting ??= spawner().then((spawn) => {
-      const links: Link[] = [];
+      try {
+        return this.spawnAll(spawn);
+      } catch (e) {
+        this.starting = undefined;
+        const err = new MhaError(MhaErrorCode.BackendUnavailable, 'threads', this.size, `could not start worker threads: ${e instanceof Error ? e.message : String(e)}`);
+        Object.defineProperty(err, 'cause', { value: e, configurable: true, writable: true, enumerable: false });
+        throw err;
+      }
+    });
+    return this.starting;
+  }
+
+  private spawnAll(spawn: Spawn): Link[] {
+    const links: Link[] = [];
+    try {
       for (let i = 0; i < this.size - 1; i++) {
         const link = spawn(
           (m) => this.settle(m),
@@ -84,12 +110,15 @@ export class ThreadPool {
         link.post({ type: 'init', module: this.rt.shared!.module, memory: this.rt.shared!.memory });
         links.push(link);
       }
-      this.links = links;
-      this.starting = undefined;
-      return links;
-    });
-    return this.starting;
+    } catch (e) {
+      for (const l of links) void l.terminate().catch(() => {});
+      throw e;
+    }
+    this.links = links;
+    this.starting = undefined;
+    return links;
   }
+
 
   private settle(m: FromWorker): void {
     const p = this.pending.get(m.id);
