@@ -1,7 +1,7 @@
 // Runs @mha/core + @mha/backend-ts in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the shared conformance suite on tsBackend, then the threaded backend without and
-// with cross-origin isolation. Prints what the pages log; exits 1 on a failed check, a page error or a
-// page that never reports. Usage: `pnpm test:browser` (builds first), or `node scripts/browser/run.mjs`.
+// with cross-origin isolation; then @mha/backend-wasm (page/wasm.mjs) on both kinds of page. Prints
+// what the pages log; exits 1 on a failed check, a page error or a page that never reports. Usage: `pnpm test:browser` (builds first), or `node scripts/browser/run.mjs`.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,11 @@ async function main() {
     const coiProblems = coi.error ? [coi.error] : checkIsolated(coi);
     if (!coi.error && coi.suite === undefined) coiProblems.push('the suite did not run on the threaded backend');
     outcomes.push(['threads: 2 with COOP/COEP, plain ES modules + import map, then the suite on ts-threads', coiProblems, coi.pageErrors]);
+
+    for (const [server, label] of [[plain, 'wasm'], [isolated, 'wasm, COOP/COEP']]) {
+      const w = await runPage(context, `${server.origin}/wasm.html`, label);
+      outcomes.push([`@mha/backend-wasm + conformance suite (${label === 'wasm' ? 'relaxed and plain SIMD, threads fallback' : 'wasm-threads, 2 threads'})`, [...(w.problems ?? []), ...(w.error ? [w.error] : [])], w.pageErrors]);
+    }
   } finally {
     await context.close();
     await plain.close();

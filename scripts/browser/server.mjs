@@ -20,6 +20,7 @@ const pureRandDir = dirname(createRequire(join(fastCheckDir, 'package.json')).re
 const MOUNTS = {
   '/core/': join(repo, 'packages', 'core', 'dist'),
   '/backend-ts/': join(repo, 'packages', 'backend-ts', 'dist'),
+  '/backend-wasm/': join(repo, 'packages', 'backend-wasm', 'dist'),
   '/conformance/': join(repo, 'conformance', 'dist'),
   '/fast-check/': fastCheckDir,
   '/pure-rand/': pureRandDir,
@@ -42,6 +43,7 @@ export function importMap() {
   const imports = {
     '@mha/core': '/core/index.js',
     '@mha/backend-ts': '/backend-ts/index.js',
+    '@mha/backend-wasm': '/backend-wasm/index.js',
     'fast-check': `/fast-check/${fastCheckPkg.exports['.'].import.default.replace(/^\.\//, '')}`,
   };
   for (const [subpath, target] of Object.entries(pureRandPkg.exports)) {
@@ -105,6 +107,7 @@ export function startServer({ isolated }) {
     };
     if (pathname === '/suite.html') return send(200, MIME['.html'], pageHtml('suite.mjs'));
     if (pathname === '/threads.html') return send(200, MIME['.html'], pageHtml('threads.mjs'));
+    if (pathname === '/wasm.html') return send(200, MIME['.html'], pageHtml('wasm.mjs'));
     if (pathname === '/fixtures/golden/list.json') return send(200, MIME['.json'], JSON.stringify(fixtureFiles()));
     if (pathname === '/favicon.ico') return send(204, 'text/plain', '');
     const file = fileFor(pathname);
