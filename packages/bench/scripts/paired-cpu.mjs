@@ -1,7 +1,8 @@
 // Paired CPU-time comparison in one process: each round calls every row once, in rotating order, and
 // records the process CPU time (user + system) of each call, so load from other processes on a busy
 // machine barely moves the ratios (it moves wall time a lot). Rows: a bare onnxruntime-node session at
-// 1 thread (the exported graph, fresh input tensor per call), and module.forward of wasm, tfjs-wasm, ts.
+// 1 thread (the exported graph, fresh input tensor per call), and module.forward of wasm, tfjs-wasm,
+// ort-web (onnxruntime-web's wasm build, 1 thread), ts.
 // Also wall time of wasm vs wasm-threads (only meaningful on an idle machine).
 // `node packages/bench/scripts/paired-cpu.mjs [small|gpt2-layer|long ...] [--rounds N] [--no-ts]` after `pnpm build`.
 import { sessionOptions, createOrtBackend } from '../../backend-onnxruntime/dist/index.js';
@@ -22,6 +23,7 @@ const withTs = !args.includes('--no-ts');
 const wasmPkg = await import('../../backend-wasm/dist/index.js');
 const tfjsPkg = await import('../../backend-tfjs/dist/index.js');
 const tsPkg = await import('../../backend-ts/dist/index.js');
+const { ortWeb } = await import('../dist/ort-web.js');
 
 const cpuMs = () => {
   const u = process.cpuUsage();
@@ -51,6 +53,7 @@ for (const name of shapes.length ? shapes : ['small', 'gpt2-layer']) {
   await add('wasm', wasmPkg.createWasmBackend());
   await add('wasm-simd', wasmPkg.createWasmBackend({ simd: 'simd' }));
   await add('tfjs-wasm', tfjsPkg.tfjsWasm);
+  await add('ort-web', ortWeb);
   if (withTs && name !== 'long') await add('ts', tsPkg.tsBackend);
   const threaded = wasmPkg.createWasmBackend({ threads: 2 });
   const mt = await threaded.createModule(config, weights);

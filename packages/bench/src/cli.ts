@@ -22,6 +22,7 @@ import { SHAPES, shapeByName, type BenchShape } from './shapes.js';
 import { checkTargets } from './targets.js';
 
 const ORT_1T_MODULE = join(dirname(fileURLToPath(import.meta.url)), 'ort-single-thread.js');
+const ORT_WEB_MODULE = join(dirname(fileURLToPath(import.meta.url)), 'ort-web.js');
 
 const USAGE = `mha-bench: benchmark MHA backends on named shapes (pnpm bench -- [options])
 
@@ -32,6 +33,7 @@ const USAGE = `mha-bench: benchmark MHA backends on named shapes (pnpm bench -- 
   --only <name>         only the backend with this name (e.g. ts, tfjs-wasm, ort-attention-op); repeatable
   --include-template    also run examples/backend-template (a deliberately naive reference)
   --skip-ort-1t         leave out the single-threaded onnxruntime variants (ort-*-1t)
+  --skip-ort-web        leave out ort-web (onnxruntime-web's wasm build, one thread; module forwards only)
   --force               also run cells the shapes skip by default (tfjs-cpu on long, non-ts on long-16k)
   --json <file>         write all results as JSON (${RESULTS_FORMAT})
   --markdown            write BENCHMARKS.md at the repository root
@@ -55,6 +57,7 @@ interface Args {
   only: string[];
   'include-template': boolean;
   'skip-ort-1t': boolean;
+  'skip-ort-web': boolean;
   force: boolean;
   json?: string;
   markdown: boolean;
@@ -82,6 +85,7 @@ function parse(argv: string[]): Args {
       only: { type: 'string', multiple: true, default: [] },
       'include-template': { type: 'boolean', default: false },
       'skip-ort-1t': { type: 'boolean', default: false },
+      'skip-ort-web': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       json: { type: 'string' },
       markdown: { type: 'boolean', default: false },
@@ -130,6 +134,7 @@ function modulesFrom(args: Args): string[] {
     const repo = repoBackendModules().filter((m) => args['include-template'] || !isTemplateModule(m));
     specs.push(...repo.map((m) => m.module));
     if (!args['skip-ort-1t'] && repo.some((m) => m.packageName === '@mha/backend-onnxruntime')) specs.push(ORT_1T_MODULE);
+    if (!args['skip-ort-web'] && repo.some((m) => m.packageName === '@mha/backend-wasm')) specs.push(ORT_WEB_MODULE);
   }
   return specs;
 }
