@@ -140,11 +140,13 @@ describe('inputs are read during the call', () => {
     const q = randomTensor([1, 2, 4, 8], 1);
     const k = randomTensor([1, 2, 4, 8], 2);
     const v = randomTensor([1, 2, 4, 8], 3);
-    const expected = referenceAttention(q, k, v, { causal: true }).output.data;
-    const pending = backend.attention(q, k, v, { causal: true });
+    const mask = { kind: 'bool' as const, shape: [4, 4], data: Uint8Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0 : 1)) };
+    const expected = referenceAttention(q, k, v, { causal: true, mask }).output.data;
+    const pending = backend.attention(q, k, v, { causal: true, mask });
     q.data.fill(7);
     k.data.fill(-3);
     v.data.fill(1e3);
+    mask.data.fill(1);
     expectClose((await pending).output.data, expected, 'first call');
   });
 });

@@ -128,12 +128,21 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     // Synchronous once the instance exists: the inputs are read before this returns.
     if (runtime) return coreAttention(runtime, a);
     // First call: the module compiles asynchronously, so read the inputs now, into private copies.
-    const own = <T extends Float32Array | Uint8Array>(d: T): T => {
-      const c = new (d.constructor as new (n: number) => T)(d.length);
+    // Plain Float32Array / Uint8Array copies filled with .set: never the caller's constructor (a subclass).
+    const own32 = (d: Float32Array): Float32Array => {
+      const c = new Float32Array(d.length);
       c.set(d);
       return c;
     };
-    const copy: ValidAttention = { ...a, q: own(a.q), k: own(a.k), v: own(a.v), mask: a.mask ? { ...a.mask, data: own(a.mask.data) } as ValidAttention['mask'] : undefined };
+    const ownMask = (m: NonNullable<ValidAttention['mask']>): ValidAttention['mask'] => {
+      if (m.kind === 'bool') {
+        const c = new Uint8Array(m.data.length);
+        c.set(m.data);
+        return { ...m, data: c } as ValidAttention['mask'];
+      }
+      return { ...m, data: own32(m.data as Float32Array) } as ValidAttention['mask'];
+    };
+    const copy: ValidAttention = { ...a, q: own32(a.q), k: own32(a.k), v: own32(a.v), mask: a.mask ? ownMask(a.mask) : undefined };
     return load().then((rt) => coreAttention(rt, copy));
   };
 
