@@ -150,6 +150,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     name,
     runtimes: WASM_RUNTIMES,
     capabilities: WASM_CAPABILITIES,
+    // Every kernel copies its inputs into wasm memory before it returns or awaits anything (the first
+    // core-op call, which must wait for compilation, copies them first), so core need not copy them.
+    readsInputsSynchronously: true,
     async createKernel(config, weights) {
       const rt = await load();
       const kernel = createModuleKernel(rt, config, weights, () => modules--, pool ? { pool, minWorkPerThread } : undefined);

@@ -71,3 +71,18 @@ describe('wasm-threads', () => {
     expect(threaded.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0 });
   });
 });
+
+describe('inputs are read during the call (readsInputsSynchronously)', () => {
+  it('a threaded forward is unaffected by refilling x right after forward() returns', async () => {
+    const config = resolveConfig({ dIn: 32, dOut: 32, heads: 4, causal: true });
+    const w = initWeights(config, 5);
+    const x = randomTensor([2, 40, 32], 6);
+    const m1 = await single.createModule(config, w);
+    const m3 = await threaded.createModule(config, w);
+    const expected = (await m1.forward(x)).output.data;
+    const pending = m3.forward(x);
+    x.data.fill(123);
+    same((await pending).output.data, expected, 'threaded forward after the caller refilled x');
+    await Promise.all([m1.dispose(), m3.dispose()]);
+  });
+});
