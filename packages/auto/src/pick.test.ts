@@ -47,7 +47,7 @@ describe('pickBackend', () => {
     for (const c of CANDIDATES.filter((x) => x.runtimes.includes('node'))) expect((await c.load()).name).toBe(c.name);
   });
   it('every backend name of the repository can be preferred, and gives the backend of that name', async () => {
-    const names = ['ts', 'ts-threads', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'ort-attention-op', 'ort-decomposed'];
+    const names = ['wasm', 'ts', 'ts-threads', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'ort-attention-op', 'ort-decomposed'];
     expect(KNOWN_BACKENDS.map((k) => k.name).sort()).toEqual([...names].sort());
     for (const name of names) {
       const r = await pickBackend({ prefer: name });

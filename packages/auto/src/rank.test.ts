@@ -54,9 +54,9 @@ describe('src/measured.ts', () => {
 describe('browser entry point', () => {
   it('offers the browser-capable backends only, loads them with literal imports, and names nothing Node-only', async () => {
     const browser = await import('./index.browser.js');
-    expect(browser.CANDIDATES.map((k) => k.name)).toEqual(['ts', 'ts-threads', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-webgl', 'tfjs-webgpu']);
+    expect(browser.CANDIDATES.map((k) => k.name)).toEqual(['wasm', 'ts', 'ts-threads', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-webgl', 'tfjs-webgpu']);
     const r = await browser.pickBackend({ runtime: 'browser' });
-    expect(r.name).toBe('ts');
+    expect(r.name).toBe('wasm');
     const source = readFileSync(new URL('./index.browser.ts', import.meta.url), 'utf8');
     expect(source).not.toMatch(/import\(['"]@mha\/backend-onnxruntime|onnxruntime-node['"]/);
   });
