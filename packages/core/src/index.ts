@@ -65,3 +65,4 @@ export { splitHeads, mergeHeads } from './reference/split-heads.js';
 export { linear64 } from './reference/linear.js';
 export { detectRuntime } from './runtime.js';
 export { inputTensor, attentionArgs, attentionResult, kernelResult, delegateKernel } from './delegate.js';
+export { formatTensor, type FormatTensorOptions } from './format-tensor.js';
