@@ -17,7 +17,8 @@ export interface FormatTensorOptions {
   readonly suffix?: boolean;
 }
 
-const DEFAULTS = { precision: 4, threshold: 1000, edgeitems: 3, linewidth: 80, sciMode: undefined, suffix: true };
+type Resolved = Required<Omit<FormatTensorOptions, 'sciMode'>> & { readonly sciMode: boolean | undefined };
+const DEFAULTS: Resolved = { precision: 4, threshold: 1000, edgeitems: 3, linewidth: 80, sciMode: undefined, suffix: true };
 
 /**
  * A tensor as text, laid out like PyTorch 1.13's `repr`: fixed precision (or scientific notation when
@@ -38,7 +39,7 @@ const DEFAULTS = { precision: 4, threshold: 1000, edgeitems: 3, linewidth: 80, s
  * //         [-3.0000,  4.0000]], shape=[2, 2], dtype=float32)
  */
 export function formatTensor(t: Tensor<Float32Array | Float64Array>, options: FormatTensorOptions = {}): string {
-  const o = { ...DEFAULTS, ...options };
+  const o: Resolved = { ...DEFAULTS, ...options };
   const shape = t.shape;
   const n = numel(shape);
   if (t.data.length !== n) throw new RangeError(`formatTensor: ${t.data.length} elements for shape [${shape.join(', ')}]`);
@@ -98,7 +99,7 @@ interface Formatter {
 }
 
 /** torch's `_Formatter`: chooses integer, fixed or scientific mode and one width from the values. */
-function makeFormatter(values: readonly number[], o: Required<Omit<FormatTensorOptions, 'sciMode'>> & { sciMode: boolean | undefined }): Formatter {
+function makeFormatter(values: readonly number[], o: Resolved): Formatter {
   const p = o.precision;
   let intMode = true;
   let sciMode = false;
@@ -134,7 +135,7 @@ function makeFormatter(values: readonly number[], o: Required<Omit<FormatTensorO
   return { width, format };
 }
 
-function render(data: ArrayLike<number>, shape: readonly number[], dim: number, offset: number, indent: number, summarize: boolean, f: Formatter, o: typeof DEFAULTS): string {
+function render(data: ArrayLike<number>, shape: readonly number[], dim: number, offset: number, indent: number, summarize: boolean, f: Formatter, o: Resolved): string {
   if (shape.length === 0) return f.format(data[0]!);
   const size = shape[dim]!;
   const elide = summarize && size > 2 * o.edgeitems;
