@@ -17,3 +17,5 @@ export { buildSuite, runSuite, runCase, skipReason, type SuiteOptions, type Case
 export { summarise, formatTable, formatDetails, totalsLine, type GroupSummary } from './report.js';
 export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
+export { formatHtmlReport, escapeHtml, ratioColour, type HtmlReportMeta } from './html-report.js';
+export { ERROR_MAP_MAX, type ErrorMap } from './compare.js';

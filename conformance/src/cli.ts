@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { arch, cpus, release, tmpdir, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { builtinFixturesDir, loadFixtureDir, readRegularFile } from './fixture-f
 import { isRepoBackendPath, loadBackends, ownRepoRoot, repoBackendModules, resolveModule } from './load-backend.js';
 import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
 import { parseProfile, parseTolerance, PROFILES, type BackendProfile } from './profiles.js';
+import { formatHtmlReport } from './html-report.js';
 import { formatDetails, formatTable, parseReportJSON, printable, reportToJSON, totalsLine } from './report.js';
 import { buildSuite, runSuite, type BackendReport } from './suite.js';
 
@@ -34,6 +35,7 @@ options:
   --filter <text>     only test ids containing <text>
   --json <file>       write the full report as JSON
   --markdown <file>   write the table and details as Markdown
+  --html <file>       write a self-contained HTML report (coloured table, failures with error heatmaps)
   --list              print the test ids and exit
   -h, --help          this text
 
@@ -51,6 +53,7 @@ interface Args {
   filter?: string | undefined;
   json?: string | undefined;
   markdown?: string | undefined;
+  html?: string | undefined;
   list: boolean;
   help: boolean;
 }
@@ -70,6 +73,7 @@ function parse(argv: string[]): Args {
       filter: { type: 'string' },
       json: { type: 'string' },
       markdown: { type: 'string' },
+      html: { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -149,6 +153,23 @@ function overrides(args: Args): Partial<BackendProfile> | undefined {
   return profile;
 }
 
+/** The machine and versions the HTML report shows. */
+function htmlMeta() {
+  const cpu = cpus();
+  const version = (rel: string) => {
+    try {
+      return String((JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version?: unknown }).version);
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    machine: { node: process.version, os: `${osType()} ${release()} ${arch()}`, cpu: `${cpu[0]?.model.trim() ?? 'unknown'} x ${cpu.length}` },
+    versions: { '@mha/conformance': version('../package.json'), v8: process.versions.v8 },
+  };
+}
+
 async function main(): Promise<number> {
   let args: Args;
   try {
@@ -222,6 +243,7 @@ async function main(): Promise<number> {
   const details = formatDetails(reports);
   if (args.json) writeFileSync(args.json, reportToJSON(reports, { date: new Date().toISOString(), node: process.version }));
   if (args.markdown) writeFileSync(args.markdown, `# MHA conformance report\n\n${formatTable(reports, true)}\n\n${details ? `\`\`\`\n${details}\n\`\`\`\n` : ''}`);
+  if (args.html) writeFileSync(args.html, formatHtmlReport(reports, htmlMeta()));
   if (!process.env.MHA_CONFORMANCE_CHILD) {
     console.log(formatTable(reports));
     if (details) console.log(`\n${details}`);

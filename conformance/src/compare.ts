@@ -17,6 +17,57 @@ export interface Comparison {
   /** The tolerance this comparison used. */
   readonly tolerance?: Tolerance | undefined;
   readonly message?: string | undefined;
+  /** On a failed comparison of a matrix (rank >= 2): the errors around the worst element, for a heatmap. */
+  readonly errorMap?: ErrorMap | undefined;
+}
+
+/**
+ * A window of the last two dims of a compared tensor, at the worst element's leading indices: each cell
+ * is `|diff| / allowed` (1 = at the tolerance; Infinity for NaN or a non-finite mismatch). At most
+ * {@link ERROR_MAP_MAX} x {@link ERROR_MAP_MAX} cells, cropped around the worst element.
+ */
+export interface ErrorMap {
+  /** The shape of the compared tensor. */
+  readonly shape: readonly number[];
+  /** The indices of the dims before the last two (the worst element's). */
+  readonly lead: readonly number[];
+  readonly rowStart: number;
+  readonly colStart: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Row-major `rows * cols` ratios. */
+  readonly cells: readonly number[];
+}
+
+/** The largest side of an {@link ErrorMap}. */
+export const ERROR_MAP_MAX = 48;
+
+function errorMap(actual: ArrayLike<number>, expected: ArrayLike<number>, shape: readonly number[], position: readonly number[], tol: Tolerance): ErrorMap | undefined {
+  const r = shape.length;
+  if (r < 2) return undefined;
+  const R = shape[r - 2]!;
+  const C = shape[r - 1]!;
+  const window = (n: number, at: number) => {
+    const size = Math.min(n, ERROR_MAP_MAX);
+    return [Math.min(Math.max(0, at - Math.floor(size / 2)), n - size), size] as const;
+  };
+  const [rowStart, rows] = window(R, position[r - 2]!);
+  const [colStart, cols] = window(C, position[r - 1]!);
+  const lead = position.slice(0, r - 2);
+  let base = 0;
+  for (let d = 0; d < r - 2; d++) base = base * shape[d]! + lead[d]!;
+  base *= R * C;
+  const cells: number[] = [];
+  for (let i = rowStart; i < rowStart + rows; i++) {
+    for (let j = colStart; j < colStart + cols; j++) {
+      const a = actual[base + i * C + j]!;
+      const e = expected[base + i * C + j]!;
+      const same = (Number.isNaN(a) && Number.isNaN(e)) || (!Number.isFinite(e) && a === e);
+      const diff = Math.abs(a - e);
+      cells.push(same ? 0 : Number.isNaN(diff) ? Infinity : diff / (tol.atol + tol.rtol * Math.abs(e)));
+    }
+  }
+  return { shape: [...shape], lead, rowStart, colStart, rows, cols, cells };
 }
 
 /** A tolerance or error for messages: 3 significant digits (tolerances are often scaled by a magnitude). */
@@ -86,6 +137,7 @@ export function compare(
     worst,
     ratio: Math.max(0, worstRatio),
     tolerance: tol,
+    errorMap: ok || !worst ? undefined : errorMap(actual.data, expected.data, expected.shape, worst.position, tol),
     message: ok
       ? undefined
       : `worst element ${formatShape(worst!.position)} (flat ${worst!.index}): expected ${worst!.expected}, got ${worst!.actual}; |diff| ${Math.abs(worst!.actual - worst!.expected).toExponential(2)} > atol ${round3(tol.atol)} + rtol ${round3(tol.rtol)} * |expected|`,

@@ -18,3 +18,5 @@ export { numericBuggyBackend, NUMERIC_BUGS, NUMERIC_BUG_DESCRIPTIONS, type Numer
 export { loadOnnxPeerCases, parseOnnxPeerCases, builtinOnnxPeerDir, ONNX_PEER_FILE, ONNX_PEER_FORMAT, type OnnxPeerCase, type OnnxPeerCaseJSON, type OnnxPeerFileJSON } from './onnx-peer.js';
 export { errorBuggyBackend, ERROR_BUGS, type ErrorBug } from './buggy/errors.js';
 export { lifecycleBuggyBackend, LIFECYCLE_BUGS, type LifecycleBug } from './buggy/lifecycle.js';
+export { formatHtmlReport, escapeHtml, ratioColour, type HtmlReportMeta } from './html-report.js';
+export { ERROR_MAP_MAX, type ErrorMap } from './compare.js';

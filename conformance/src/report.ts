@@ -184,5 +184,9 @@ export function reportToJSON(reports: readonly BackendReport[], extra: Record<st
 export function parseReportJSON(text: string): BackendReport[] {
   const o = JSON.parse(text, (k, v: unknown) => (NUMERIC_KEYS.has(k) && (v === 'NaN' || v === 'Infinity' || v === '-Infinity') ? Number(v) : v)) as { format?: unknown; reports?: unknown };
   if (o.format !== 'mha-conformance-report/1' || !Array.isArray(o.reports)) throw new Error('not an mha-conformance-report/1 file');
-  return o.reports as BackendReport[];
+  // An error map's cells are anonymous array elements: restore their non-finite ratios here.
+  return (o.reports as BackendReport[]).map((r) => ({
+    ...r,
+    results: r.results.map((x) => (x.errorMap ? { ...x, errorMap: { ...x.errorMap, cells: x.errorMap.cells.map((c) => (typeof c === 'string' ? Number(c) : c)) } } : x)),
+  }));
 }

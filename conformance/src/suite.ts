@@ -57,6 +57,8 @@ export interface CaseResult {
   readonly maxAbs: number;
   readonly maxRel: number;
   readonly worst?: Comparison['worst'];
+  /** For a failed matrix comparison: the errors around the worst element (the HTML report's heatmap). */
+  readonly errorMap?: Comparison['errorMap'];
   /** The largest `|diff| / allowed` over the case's comparisons at the profile's precision (0 when none). */
   readonly ratio: number;
   /**
@@ -93,7 +95,8 @@ export async function runCase(c: ConformanceCase, backend: MhaBackend, profile: 
   } catch (e) {
     const reason = e instanceof ConformanceFailure ? e.message : `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
     const worst = e instanceof ConformanceFailure ? e.detail?.worst : undefined;
-    return { ...base, status: 'fail', reason, maxAbs, maxRel, ratio, looseRatio, worst, ms: performance.now() - start };
+    const errorMap = e instanceof ConformanceFailure ? e.detail?.errorMap : undefined;
+    return { ...base, status: 'fail', reason, maxAbs, maxRel, ratio, looseRatio, worst, ...(errorMap ? { errorMap } : {}), ms: performance.now() - start };
   }
 }
 
