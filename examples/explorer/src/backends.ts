@@ -1,0 +1,54 @@
+import { referenceBackend } from '@mha/conformance/browser';
+import type { MhaBackend } from '@mha/core';
+
+/** A backend this page can offer, imported only when chosen (tfjs is large). */
+export interface BackendChoice {
+  readonly id: string;
+  readonly label: string;
+  load(): Promise<MhaBackend>;
+}
+
+export const BACKENDS: readonly BackendChoice[] = [
+  { id: 'ts', label: 'ts (pure TypeScript)', load: async () => (await import('@mha/backend-ts')).tsBackend },
+  {
+    id: 'ts-threads',
+    label: 'ts-threads (Web Workers on shared memory)',
+    load: async () => (await import('@mha/backend-ts')).tsThreadsBackend,
+  },
+  { id: 'tfjs-cpu', label: 'tfjs-cpu (TensorFlow.js, JavaScript)', load: async () => (await import('@mha/backend-tfjs')).tfjsCpu },
+  {
+    id: 'tfjs-wasm',
+    label: 'tfjs-wasm (TensorFlow.js, WebAssembly)',
+    load: async () => {
+      const [{ createTfjsBackend }, plain, simd, threaded] = await Promise.all([
+        import('@mha/backend-tfjs'),
+        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'),
+        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'),
+        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'),
+      ]);
+      // Vite emits the binaries with hashed names; tell tfjs where each one went.
+      const wasmPaths = {
+        'tfjs-backend-wasm.wasm': plain.default,
+        'tfjs-backend-wasm-simd.wasm': simd.default,
+        'tfjs-backend-wasm-threaded-simd.wasm': threaded.default,
+      };
+      return createTfjsBackend({ tfBackend: 'wasm', wasmPaths });
+    },
+  },
+  { id: 'reference', label: 'reference (core, float64)', load: async () => referenceBackend },
+];
+
+const loaded = new Map<string, Promise<MhaBackend>>();
+
+/** The backend with this id, loaded once. */
+export function getBackend(id: string): Promise<MhaBackend> {
+  const choice = BACKENDS.find((b) => b.id === id);
+  if (!choice) return Promise.reject(new Error(`unknown backend ${id}`));
+  let p = loaded.get(id);
+  if (!p) {
+    p = choice.load();
+    loaded.set(id, p);
+    p.catch(() => loaded.delete(id));
+  }
+  return p;
+}
