@@ -38,7 +38,7 @@ const conf = await import(pathToFileURL(join(repo, 'conformance', 'dist', 'index
 const files = await import(pathToFileURL(join(repo, 'conformance', 'dist', 'fixture-files.js')).href);
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const TIMEOUT = 10 * 60_000; // hang guard only
+const TIMEOUT = 5 * 60_000; // hang guard only (a loaded machine may be slow; nothing here measures speed)
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml' };
 
 /** Serves dist/ with COOP/COEP (as `vite preview` does), so ts-threads gets SharedArrayBuffer. */
@@ -178,6 +178,16 @@ async function main() {
     if (!tip.includes(`with -> journey: weight ${String(main[0].cells.find((c) => c.i === 3 && c.j === 1).w)}`)) fail(`hover tooltip "${tip}"`);
     await page.screenshot({ path: join(out, 'explorer-book.png'), fullPage: true });
     console.log(`  book preset: ${n1 + n2} cells match the float64 reference (ts, tfjs-cpu), ${n3} pixels match their weight's colour`);
+
+    // The other browser backends: GPT-2 width on ts-threads (Web Workers) beside tfjs-wasm.
+    await runPreset(page, 'gpt2', 'ts-threads', 'tfjs-wasm');
+    const gpt = await page.$$eval('table.errors tr[data-backend]', (rs) => rs.map((r) => [r.dataset.backend, r.cells[1].textContent, r.cells[2]?.textContent]));
+    // |output| here is ~1: float32 accumulation over 768 inputs stays well under 1e-4.
+    if (gpt.map((g) => g[0]).join() !== 'ts-threads,tfjs-wasm' || gpt.some(([, o, w]) => !(Number(o) <= 1e-4) || !(Number(w) <= 1e-5))) fail(`gpt2 errors vs reference ${JSON.stringify(gpt)}`);
+    const heads = await page.locator('.grid[data-role="main"]').count();
+    if (heads !== 12) fail(`gpt2: ${heads} head heatmaps, expected 12`);
+    await page.screenshot({ path: join(out, 'explorer-gpt2.png'), fullPage: true });
+    console.log(`  gpt2 preset on ts-threads + tfjs-wasm: max errors vs reference ${gpt.map(([b, o, w]) => `${b} output ${o}, weights ${w}`).join('; ')}`);
 
     // 3: the masked core-op preset on ts: padding keys 6, 7 and the causal triangle are masked.
     await runPreset(page, 'masked', 'ts', '');

@@ -20,18 +20,19 @@ export const BACKENDS: readonly BackendChoice[] = [
     id: 'tfjs-wasm',
     label: 'tfjs-wasm (TensorFlow.js, WebAssembly)',
     load: async () => {
-      const [{ createTfjsBackend }, plain, simd, threaded] = await Promise.all([
+      const [{ createTfjsBackend }, tf, plain, simd, threaded] = await Promise.all([
         import('@mha/backend-tfjs'),
+        import('@tensorflow/tfjs-core'),
         import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'),
         import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'),
         import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'),
       ]);
-      // Vite emits the binaries with hashed names; tell tfjs where each one went.
-      const wasmPaths = {
-        'tfjs-backend-wasm.wasm': plain.default,
-        'tfjs-backend-wasm-simd.wasm': simd.default,
-        'tfjs-backend-wasm-threaded-simd.wasm': threaded.default,
-      };
+      // tfjs-wasm's threaded build starts its pthreads from the source text of its own factory, which a
+      // minifying bundler breaks ("e is not defined" in the workers); the page is cross-origin isolated,
+      // so tfjs would pick it. Single-threaded SIMD is used instead.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      // Vite emits the binaries with hashed names; tell tfjs where each one went (it wants all three).
+      const wasmPaths = { 'tfjs-backend-wasm.wasm': plain.default, 'tfjs-backend-wasm-simd.wasm': simd.default, 'tfjs-backend-wasm-threaded-simd.wasm': threaded.default };
       return createTfjsBackend({ tfBackend: 'wasm', wasmPaths });
     },
   },

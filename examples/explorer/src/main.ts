@@ -255,7 +255,7 @@ function addTimings(result: Result) {
   for (const r of result.runs) {
     if (!r.ms) continue;
     const tr = table.insertRow(1);
-    for (const v of [r.backend, result.preset, r.ms.create.toFixed(2), r.ms.first.toFixed(2), `${r.ms.median.toFixed(3)} (x${r.ms.calls})`]) tr.insertCell().textContent = v;
+    for (const v of [r.backend, result.preset, result.c.kind === 'op' ? '- (core op)' : r.ms.create.toFixed(2), r.ms.first.toFixed(2), `${r.ms.median.toFixed(3)} (x${r.ms.calls})`]) tr.insertCell().textContent = v;
   }
 }
 
