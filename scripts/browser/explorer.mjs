@@ -128,6 +128,9 @@ async function checkPixels(page, label, ref, masked) {
     const cells = await grid.$$eval('.cell', (cs) => cs.map((c) => { const r = c.getBoundingClientRect(); return { i: Number(c.dataset.i), j: Number(c.dataset.j), x: r.left + r.width / 2, y: r.top + r.height / 2 }; }));
     const refs = cells.map((c) => ref.data[(h * T + c.i) * Tk + c.j]);
     const colours = await page.evaluate((ws) => ws.map((w) => window.__mhaExplorer.weightColour(w)), refs);
+    // The scale itself must tell weights apart: weight 0 white, weight 1 a dark blue.
+    const [zero, one] = await page.evaluate(() => [window.__mhaExplorer.weightColour(0), window.__mhaExplorer.weightColour(1)]);
+    if (zero.join() !== '255,255,255' || !(one[0] < 80 && one[2] > one[0] + 100)) fail(`weight colour scale: 0 -> rgb(${zero}), 1 -> rgb(${one})`);
     for (const [k, c] of cells.entries()) {
       const px = png.pixel(Math.round(c.x - box.x), Math.round(c.y - box.y));
       if (masked(c.i, c.j)) {

@@ -27,6 +27,9 @@ interface Result {
 
 let last: Result | undefined;
 
+/** Heads drawn side by side (three heatmaps each); the error table covers every head. */
+const MAX_COMPARE_HEADS = 4;
+
 function fillSelect(sel: HTMLSelectElement, options: readonly { id: string; label: string }[], value?: string) {
   sel.replaceChildren(...options.map((o) => new Option(o.label, o.id)));
   if (value !== undefined) sel.value = value;
@@ -229,7 +232,9 @@ function renderCompare(result: Result, b: number) {
   const L = layout(result.c, b);
   const d = maxAbsDiff(a.weights.data, bRun.weights.data);
   el.append(note(`max |${a.backend} - ${bRun.backend}| over all weights: ${d.toExponential(2)}; over the output: ${maxAbsDiff(a.output!.data, bRun.output!.data).toExponential(2)}`));
-  for (let h = 0; h < L.H; h++) {
+  const shown = Math.min(L.H, MAX_COMPARE_HEADS);
+  if (shown < L.H) el.append(note(`side by side for the first ${shown} of ${L.H} heads (the errors above cover all of them)`));
+  for (let h = 0; h < shown; h++) {
     const wa = headSlice(a.weights, b, h);
     const wb = headSlice(bRun.weights, b, h);
     const diff = Float64Array.from(wa, (v, i) => Math.abs(v - wb[i]!));
