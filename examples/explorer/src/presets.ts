@@ -171,7 +171,7 @@ const PAD_SENTENCE = ['The', 'cat', 'sat', 'on', 'the', 'mat', '[pad]', '[pad]']
 export const PRESETS: readonly Preset[] = [
   fixturePreset('book', "Book: MultiHeadAttention on 'Your journey starts with one step'", 'book-mha-ch03', { dIn: 3, dOut: 2, heads: 2, causal: true }, 2, 6, BOOK_TOKENS),
   fixturePreset('book-wrapper', 'Book: MultiHeadAttentionWrapper (2 heads, d_out 2 each)', 'book-wrapper-ch03', { dIn: 3, headDim: 2, heads: 2, causal: true, outProj: false }, 2, 6, BOOK_TOKENS),
-  fixturePreset('fused-qkv', 'Fused-QKV layer (seed 004): d_model 12, 3 heads, causal', 'fused-qkv-3heads-causal', { dIn: 12, dOut: 12, heads: 3, causal: true, outProjBias: false }, 2, 5, []),
+  fixturePreset('fused-qkv', "The tutorial's fused-QKV layer: d_model 12, 3 heads, causal", 'fused-qkv-3heads-causal', { dIn: 12, dOut: 12, heads: 3, causal: true, outProjBias: false }, 2, 5, []),
   randomPreset('gpt2', 'GPT-2 width: d_model 768, 12 heads, causal, 16 tokens', { dIn: 768, dOut: 768, heads: 12, causal: true, qkvBias: true }, 1, 16),
   opFixturePreset('cross', 'Cross-attention (core op): 3 queries over 7 keys', 'attention-cross'),
   opPreset('masked', 'Masked (core op): causal + padding mask on 2 keys', { heads: 2, tq: 8, tk: 8, dk: 8, causal: true, maskKeys: [6, 7] }, PAD_SENTENCE, PAD_SENTENCE),
