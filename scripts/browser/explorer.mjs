@@ -193,7 +193,9 @@ async function main() {
     console.log(`  gpt2 preset on ts-threads + tfjs-wasm: max errors vs reference ${gpt.map(([b, o, w]) => `${b} output ${o}, weights ${w}`).join('; ')}`);
 
     // 3: the masked core-op preset on ts: padding keys 6, 7 and the causal triangle are masked.
-    await runPreset(page, 'masked', 'ts', '');
+    await runPreset(page, 'masked', 'ts', 'wasm');
+    const wasmErr = await page.$$eval('table.errors tr[data-backend]', (rs) => rs.map((r) => [r.dataset.backend, Number(r.cells[1].textContent), Number(r.cells[2]?.textContent)]));
+    if (wasmErr.map((r) => r[0]).join() !== 'ts,wasm' || wasmErr.some(([, o, w]) => !(o <= 1e-5) || !(w <= 1e-5))) fail(`masked preset errors vs reference ${JSON.stringify(wasmErr)}`);
     const masked = await grids(page, 'main');
     const pad = (i, j) => j > i || j >= 6;
     let n4 = 0;
@@ -203,7 +205,7 @@ async function main() {
       if (c.masked && c.w !== 0) fail(`masked preset head ${g.head} [${c.i},${c.j}]: masked cell has weight ${c.w}`);
     }
     await page.screenshot({ path: join(out, 'explorer-masked.png'), fullPage: true });
-    console.log(`  masked preset: ${n4} cells, padding and causal cells drawn masked`);
+    console.log(`  masked preset (ts, wasm beside it): ${n4} cells, padding and causal cells drawn masked; errors vs reference ${wasmErr.map(([b, o, w]) => `${b} ${o}/${w}`).join(', ')}`);
 
     // 4: the suite in the page, one group to keep CI short.
     await page.selectOption('#suite-backend', 'ts');
