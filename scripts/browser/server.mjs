@@ -61,7 +61,16 @@ export function importMap() {
       imports[`pure-rand/${subpath.replace(/^\.\//, '')}`] = `/pure-rand/${target.import.replace(/^\.\//, '')}`;
     }
   }
-  return { imports };
+  // @mha/backend-tfjs's package.json `imports` (e.g. "#wasm-dir"), each at its `browser` condition, scoped
+  // to that package's files as Node's resolution is.
+  const tfjsPkg = JSON.parse(readFileSync(join(repo, 'packages', 'backend-tfjs', 'package.json'), 'utf8'));
+  const tfjsImports = {};
+  for (const [key, target] of Object.entries(tfjsPkg.imports ?? {})) {
+    const browser = typeof target === 'string' ? target : target.browser ?? target.default;
+    tfjsImports[key] = `/backend-tfjs/${browser.replace(/^\.\/dist\//, '')}`;
+  }
+  const scopes = { '/backend-tfjs/': tfjsImports };
+  return { imports, scopes };
 }
 
 /** The golden fixture files, chosen as conformance's `loadFixtureDir` does: every *.json but index.json, sorted. */
