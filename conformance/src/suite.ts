@@ -1,4 +1,4 @@
-import { CAPABILITIES, type MhaBackend } from '@mha/core';
+import { CAPABILITIES, detectRuntime, type MhaBackend } from '@mha/core';
 import { ConformanceFailure, GROUPS, type ConformanceCase, type Group } from './case.js';
 import type { Comparison } from './compare.js';
 import type { Fixture } from './fixture.js';
@@ -39,6 +39,9 @@ export function buildSuite(options: SuiteOptions): ConformanceCase[] {
 
 /** Why a case is skipped for a backend (missing capability, profile expectation, case's own rule), or undefined. */
 export function skipReason(c: ConformanceCase, backend: MhaBackend, profile: BackendProfile): string | undefined {
+  // A backend that cannot run here (WebGPU in Node) is skipped with its reason, never failed or passed.
+  const here = detectRuntime();
+  if (!backend.runtimes.includes(here)) return `backend declares runtimes ${backend.runtimes.join(', ')}; this runtime is ${here}`;
   const missing = (c.needs ?? []).filter((cap) => !backend.capabilities.includes(cap));
   if (missing.length > 0) return `backend does not declare ${missing.map((m) => `'${m}' (${CAPABILITIES[m]})`).join(', ')}`;
   const expected = profile.expectations?.[c.id];

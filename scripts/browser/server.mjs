@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seedrandomScript, shimModule, tfjsPackages } from './tfjs-shims.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -16,11 +17,18 @@ const requireFromConformance = createRequire(join(repo, 'conformance', 'package.
 const fastCheckDir = dirname(requireFromConformance.resolve('fast-check/package.json'));
 const pureRandDir = dirname(createRequire(join(fastCheckDir, 'package.json')).resolve('pure-rand/package.json'));
 
+const tfjs = tfjsPackages(repo);
+const tfjsShimUrl = (name) => `/tfjs/shim/${encodeURIComponent(name)}`;
+
 /** URL prefix -> directory on disk. Only these trees are served. */
 const MOUNTS = {
   '/core/': join(repo, 'packages', 'core', 'dist'),
   '/backend-ts/': join(repo, 'packages', 'backend-ts', 'dist'),
   '/backend-wasm/': join(repo, 'packages', 'backend-wasm', 'dist'),
+  '/backend-webgpu/': join(repo, 'packages', 'backend-webgpu', 'dist'),
+  '/backend-tfjs/': join(repo, 'packages', 'backend-tfjs', 'dist'),
+  '/bench/': join(repo, 'packages', 'bench', 'dist'),
+  '/tfjs/wasm/': join(tfjs.packages['@tensorflow/tfjs-backend-wasm'].dir, 'dist'),
   '/conformance/': join(repo, 'conformance', 'dist'),
   '/fast-check/': fastCheckDir,
   '/pure-rand/': pureRandDir,
@@ -34,6 +42,7 @@ const MIME = {
   '.json': 'application/json; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.html': 'text/html; charset=utf-8',
+  '.wasm': 'application/wasm',
 };
 
 /** The import map every page gets. pure-rand only has subpath exports, so each is mapped to its ESM file. */
@@ -44,6 +53,9 @@ export function importMap() {
     '@mha/core': '/core/index.js',
     '@mha/backend-ts': '/backend-ts/index.js',
     '@mha/backend-wasm': '/backend-wasm/index.js',
+    '@mha/backend-webgpu': '/backend-webgpu/index.js',
+    '@mha/backend-tfjs': '/backend-tfjs/index.js',
+    ...Object.fromEntries(Object.keys(tfjs.packages).map((name) => [name, tfjsShimUrl(name)])),
     'fast-check': `/fast-check/${fastCheckPkg.exports['.'].import.default.replace(/^\.\//, '')}`,
   };
   for (const [subpath, target] of Object.entries(pureRandPkg.exports)) {
@@ -51,7 +63,16 @@ export function importMap() {
       imports[`pure-rand/${subpath.replace(/^\.\//, '')}`] = `/pure-rand/${target.import.replace(/^\.\//, '')}`;
     }
   }
-  return { imports };
+  // @mha/backend-tfjs's package.json `imports` (e.g. "#wasm-dir"), each at its `browser` condition, scoped
+  // to that package's files as Node's resolution is.
+  const tfjsPkg = JSON.parse(readFileSync(join(repo, 'packages', 'backend-tfjs', 'package.json'), 'utf8'));
+  const tfjsImports = {};
+  for (const [key, target] of Object.entries(tfjsPkg.imports ?? {})) {
+    const browser = typeof target === 'string' ? target : target.browser ?? target.default;
+    tfjsImports[key] = `/backend-tfjs/${browser.replace(/^\.\/dist\//, '')}`;
+  }
+  const scopes = { '/backend-tfjs/': tfjsImports };
+  return { imports, scopes };
 }
 
 /** The golden fixture files, chosen as conformance's `loadFixtureDir` does: every *.json but index.json, sorted. */
@@ -92,6 +113,7 @@ function fileFor(pathname) {
  * Resolves to `{ origin, close() }`.
  */
 export function startServer({ isolated }) {
+  const tfjsCache = {};
   const headers = isolated
     ? {
         'Cross-Origin-Opener-Policy': 'same-origin',
@@ -108,6 +130,19 @@ export function startServer({ isolated }) {
     if (pathname === '/suite.html') return send(200, MIME['.html'], pageHtml('suite.mjs'));
     if (pathname === '/threads.html') return send(200, MIME['.html'], pageHtml('threads.mjs'));
     if (pathname === '/wasm.html') return send(200, MIME['.html'], pageHtml('wasm.mjs'));
+    if (pathname === '/webgpu.html') return send(200, MIME['.html'], pageHtml('webgpu.mjs'));
+    if (pathname === '/webgpu-absent.html') return send(200, MIME['.html'], pageHtml('webgpu-absent.mjs'));
+    if (pathname === '/bench.html') return send(200, MIME['.html'], pageHtml('bench.mjs'));
+    if (pathname === '/tfjs.html') return send(200, MIME['.html'], pageHtml('tfjs.mjs'));
+    if (pathname.startsWith('/tfjs/shim/') || pathname.startsWith('/tfjs/umd/')) {
+      const name = decodeURIComponent(pathname.slice(pathname.indexOf('/', '/tfjs/'.length) + 1));
+      const pkg = tfjs.packages[name];
+      if (!pkg) return send(404, 'text/plain', `not found: ${pathname}`);
+      if (pathname.startsWith('/tfjs/umd/')) return send(200, MIME['.js'], readFileSync(join(pkg.dir, pkg.umd)));
+      tfjsCache[name] ??= shimModule(name, tfjs.packages, tfjsShimUrl);
+      return send(200, MIME['.js'], tfjsCache[name]);
+    }
+    if (pathname === '/tfjs/seedrandom.js') return send(200, MIME['.js'], (tfjsCache.seedrandom ??= seedrandomScript(tfjs.seedrandom)));
     if (pathname === '/fixtures/golden/list.json') return send(200, MIME['.json'], JSON.stringify(fixtureFiles()));
     if (pathname === '/favicon.ico') return send(204, 'text/plain', '');
     const file = fileFor(pathname);
