@@ -243,12 +243,19 @@ const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
 const kept = await b.createModule(big, bigWeights);
 await kept.forward(bigX);
 const one = b.diagnostics();
+// Held until 'during' is read (a GC while they are built must not collect one early), then dropped
+// without dispose().
 // In a function of its own, so no frame of the caller still holds the last module.
 async function useAndDrop() {
-  for (let i = 0; i < ${dropped}; i++) await (await b.createModule(big, bigWeights)).forward(bigX);
+  const held = [];
+  for (let i = 0; i < ${dropped}; i++) {
+    const m = await b.createModule(big, bigWeights);
+    await m.forward(bigX);
+    held.push(m);
+  }
+  return b.diagnostics();
 }
-await useAndDrop();
-const during = b.diagnostics();
+const during = await useAndDrop();
 // Collection and finalisation run when the engine decides: collect, yield, re-check, a bounded number of times.
 let rounds = 0;
 while (b.diagnostics().modules > 1 && rounds < 200) {
@@ -288,11 +295,19 @@ const bigX = randomTensor([1, 8, 512], 6);
 const b = built.createTsBackend({ threads: 2, minWorkPerThread: 0 });
 const kept = await b.createModule(cfg, weights);
 const first = bits((await kept.forward(x)).output.data);
+// Held until 'during' is read: a GC that runs while they are built (allocation pressure) must not
+// collect one early; then all of them are dropped without dispose().
+// In a function of its own, so no frame of the caller still holds the last module.
 async function useAndDrop() {
-  for (let i = 0; i < 10; i++) await (await b.createModule(big, bigWeights)).forward(bigX);
+  const held = [];
+  for (let i = 0; i < 10; i++) {
+    const m = await b.createModule(big, bigWeights);
+    await m.forward(bigX);
+    held.push(m);
+  }
+  return b.diagnostics();
 }
-await useAndDrop();
-const during = b.diagnostics();
+const during = await useAndDrop();
 let rounds = 0;
 while ((b.diagnostics().modules > 1 || b.diagnostics().workers > 0) && rounds < 200) {
   globalThis.gc();
