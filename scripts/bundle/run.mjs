@@ -1,7 +1,7 @@
 // Bundle check (issue 18): builds the small app in ./app with esbuild and with Vite (installed from npm in
 // this folder), for Node and for the browser, the way a user's project would, then runs every bundle:
 // Node bundles with node, browser bundles in headless Chromium (Debian's /usr/bin/chromium) served with
-// COOP/COEP so ts-threads gets its Web Worker. Browser bundles must hold no Node-only code. The app's
+// COOP/COEP so ts-threads and wasm-threads get their Web Workers. Browser bundles must hold no Node-only code. The app's
 // project is a temporary folder whose node_modules/@mha/* link to this workspace's built packages.
 // Usage: `pnpm test:bundle` (builds first), or `node scripts/bundle/run.mjs`. Exit 0 pass, 1 fail, 2 setup.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ const { chromium } = await import('playwright-core').catch(() => setup('playwrig
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The published packages the app's project gets, linked from the workspace (built first). */
-const PACKAGES = { core: 'packages/core', 'backend-ts': 'packages/backend-ts', 'backend-tfjs': 'packages/backend-tfjs', 'backend-onnxruntime': 'packages/backend-onnxruntime', onnx: 'packages/onnx', auto: 'packages/auto' };
+const PACKAGES = { core: 'packages/core', 'backend-ts': 'packages/backend-ts', 'backend-wasm': 'packages/backend-wasm', 'backend-tfjs': 'packages/backend-tfjs', 'backend-onnxruntime': 'packages/backend-onnxruntime', onnx: 'packages/onnx', auto: 'packages/auto' };
 
 /**
  * What a browser bundle must not contain: imports of Node built-ins, Node-only packages, and our own Node
@@ -88,11 +88,14 @@ const BUNDLES = [
     name: 'esbuild, browser',
     target: 'browser',
     // The documented esbuild setup: the worker entry built next to the app (esbuild leaves
-    // `new URL('./worker-web.js', import.meta.url)` alone, so it resolves beside the bundle).
+    // `new URL('./worker-web.js', import.meta.url)` alone, so it resolves beside the bundle). Two
+    // packages cannot both own `worker-web.js`, so backend-wasm's worker gets its own name and the app
+    // passes it as `workerUrl` (the `define` below; a Vite build leaves it undefined).
     build: (dir, out) =>
       esbuild.build({
         absWorkingDir: dir,
-        entryPoints: { app: 'src/browser.js', 'worker-web': '@mha/backend-ts/worker-web' },
+        entryPoints: { app: 'src/browser.js', 'worker-web': '@mha/backend-ts/worker-web', 'wasm-worker-web': '@mha/backend-wasm/worker-web' },
+        define: { 'globalThis.MHA_WASM_WORKER_URL': '"./wasm-worker-web.js"' },
         bundle: true,
         format: 'esm',
         platform: 'browser',

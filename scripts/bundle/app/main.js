@@ -1,9 +1,10 @@
 // The small app every bundle is built from: what a user writes with the README's packages. It picks a
 // backend with @mha/auto, checks one forward against core's float64 reference, runs ts-threads with
-// workers on every phase (bit-identical to ts), and runs TensorFlow.js's cpu backend. Returns a verdict.
+// workers on every phase (bit-identical to ts), wasm-threads likewise in a browser, and runs TensorFlow.js's cpu backend. Returns a verdict.
 import { pickBackend } from '@mha/auto';
 import { initWeights, randomTensor, referenceForward, resolveConfig } from '@mha/core';
 import { createTsBackend, tsBackend } from '@mha/backend-ts';
+import { createWasmBackend } from '@mha/backend-wasm';
 
 /** Largest |a - b| over two equally long arrays. */
 function maxAbsDiff(a, b) {
@@ -28,7 +29,7 @@ async function forward(backend, config, weights, x) {
 }
 
 /** Runs the app; `expect` says which backend pickBackend must choose here. */
-export async function run({ expectPicked, wasmHint = false, log = console.log }) {
+export async function run({ expectPicked, wasmHint = false, wasmThreads, log = console.log }) {
   const problems = [];
   const config = resolveConfig({ dIn: 64, heads: 4, dOut: 64, causal: true, qkvBias: true });
   const weights = initWeights(config, 1);
@@ -67,6 +68,33 @@ export async function run({ expectPicked, wasmHint = false, log = console.log })
     if (result.threads !== 2) problems.push(`ts-threads ran on ${result.threads} thread(s): ${result.threadsUnavailable}`);
     if (!(result.workers >= 1)) problems.push('ts-threads started no worker');
     if (!result.bitIdentical) problems.push('ts-threads output differs from ts');
+  }
+
+  // wasm-threads (browser only: its Web Worker must come through the bundle) with every phase shared
+  // with the worker: bit-identical to the single-threaded plain-SIMD build.
+  if (wasmThreads) {
+    const options = wasmThreads.workerUrl === undefined ? {} : { workerUrl: wasmThreads.workerUrl };
+    const wt = createWasmBackend({ threads: 2, minWorkPerThread: 0, ...options });
+    const ws = createWasmBackend({ simd: 'simd' });
+    const r = { threads: wt.threads, threadsUnavailable: wt.threadsUnavailable, workerUrl: wasmThreads.workerUrl };
+    try {
+      const module = await wt.createModule(config, weights);
+      const out = (await module.forward(x)).output.data;
+      r.workers = wt.diagnostics().workers;
+      await module.dispose();
+      r.bitIdentical = sameBits(out, await forward(ws, config, weights, x));
+    } catch (error) {
+      r.error = error instanceof Error ? error.message : String(error);
+    }
+    await wt.dispose();
+    await ws.dispose();
+    log(`wasm-threads: ${JSON.stringify(r)}`);
+    if (r.error) problems.push(`wasm-threads forward failed: ${r.error}`);
+    else {
+      if (r.threads !== 2) problems.push(`wasm-threads ran on ${r.threads} thread(s): ${r.threadsUnavailable}`);
+      if (!(r.workers >= 1)) problems.push('wasm-threads started no worker');
+      if (!r.bitIdentical) problems.push('wasm-threads output differs from wasm (simd build)');
+    }
   }
 
   // In a browser, tfjs-wasm without wasmPaths cannot find its binaries: the error must say what to set.

@@ -4,8 +4,10 @@ import * as auto from '@mha/auto';
 import * as tfjs from '@mha/backend-tfjs';
 import * as ort from '@mha/backend-onnxruntime';
 import * as ts from '@mha/backend-ts';
+import * as wasm from '@mha/backend-wasm';
 import * as core from '@mha/core';
 import * as onnx from '@mha/onnx';
 
-export const entries: readonly object[] = [auto, tfjs, ort, ts, core, onnx];
+export const entries: readonly object[] = [auto, tfjs, ort, ts, wasm, core, onnx];
 export const threaded: ts.TsBackend = ts.createTsBackend({ threads: 2, workerUrl: '/worker-web.js' });
+export const wasmThreaded: wasm.WasmBackend = wasm.createWasmBackend({ threads: 2, workerUrl: '/wasm-worker-web.js' });
