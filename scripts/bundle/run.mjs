@@ -165,8 +165,9 @@ async function runInBrowser(context, out, label) {
   const errors = [];
   page.on('console', (m) => console.log(`  [${label}] ${m.text()}`));
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  // The .wasm binaries are left unserved on purpose (the app checks tfjs-wasm's wasmPaths hint).
-  page.on('response', (r) => r.status() >= 400 && !/\.wasm$|favicon/.test(r.url()) && errors.push(`HTTP ${r.status()} ${r.url()}`));
+  // The .wasm binaries and missing-worker.js are left unserved on purpose (the app checks that tfjs-wasm's
+  // error names wasmPaths and that wasm-threads' names the worker URL).
+  page.on('response', (r) => r.status() >= 400 && !/\.wasm$|\/missing-worker\.js$|favicon/.test(r.url()) && errors.push(`HTTP ${r.status()} ${r.url()}`));
   try {
     await page.goto(`${server.origin}/`);
     // A hang guard only (15 minutes): a loaded machine can be slow without anything being wrong.

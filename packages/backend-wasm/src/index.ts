@@ -47,6 +47,15 @@ export interface WasmBackendOptions {
    * 262,144: smaller phases run on the calling thread alone, because a worker round trip costs more.
    */
   readonly minWorkPerThread?: number | undefined;
+  /**
+   * Where the Web Worker script (`@mha/backend-wasm/worker-web`) is, resolved against the page's
+   * address; only for browser bundles whose bundler does not emit it. Vite and webpack 5 find it
+   * themselves (the literal `new Worker(new URL('./worker-web.js', import.meta.url))`); with esbuild,
+   * build `@mha/backend-wasm/worker-web` as a second entry point and either name it `worker-web.js`
+   * beside the bundle or pass its URL here (when another package already owns `worker-web.js`).
+   * A script that fails to load fails the forward with `MHA_BACKEND_UNAVAILABLE` naming this URL.
+   */
+  readonly workerUrl?: string | { readonly href: string } | undefined;
 }
 
 /** The backend {@link createWasmBackend} returns: the core contract plus the build in use. */
@@ -65,7 +74,7 @@ export const WASM_RUNTIMES: readonly Runtime[] = ['node', 'browser', 'deno', 'bu
 /** Every optional core-op feature; all are implemented by the one fused attention kernel. */
 export const WASM_CAPABILITIES: readonly Capability[] = ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'];
 
-const OPTION_KEYS = new Set(['name', 'simd', 'threads', 'minWorkPerThread']);
+const OPTION_KEYS = new Set(['name', 'simd', 'threads', 'minWorkPerThread', 'workerUrl']);
 const MAX_THREADS = 64;
 
 /** Default of {@link WasmBackendOptions.minWorkPerThread}. */
@@ -74,8 +83,9 @@ export const DEFAULT_MIN_WORK_PER_THREAD = 2 ** 18;
 /**
  * Builds a WebAssembly backend. Each backend owns one module instance and its memory, created on first
  * use and shared by its modules; a module's packed weights live there until `module.dispose()`.
- * `diagnostics()` reports `modules` (live), `allocatedBytes` (live blocks) and `wasmMemoryBytes` (the
- * memory's size, which WebAssembly can only grow); `backend.dispose()` drops the instance and its memory
+ * `diagnostics()` reports `modules` (live), `allocatedBytes` (live blocks), `wasmMemoryBytes` (the
+ * memory's size, which WebAssembly can only grow) and `workers` (worker threads running);
+ * `backend.dispose()` drops the instance and its memory
  * once no module is live (a later call creates a new one).
  *
  * @throws MhaError `MHA_INVALID_OPTION` / `MHA_INVALID_TYPE` for an unknown or mistyped option.
@@ -94,6 +104,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const minWorkPerThread = options.minWorkPerThread ?? DEFAULT_MIN_WORK_PER_THREAD;
   if (typeof minWorkPerThread !== 'number') throw new MhaError(MhaErrorCode.InvalidType, 'options.minWorkPerThread', minWorkPerThread, 'must be a number');
   if (!Number.isFinite(minWorkPerThread) || minWorkPerThread < 0) throw new MhaError(MhaErrorCode.InvalidOption, 'options.minWorkPerThread', minWorkPerThread, 'must be a finite number >= 0');
+  const givenUrl = options.workerUrl as unknown;
+  const workerUrl = typeof givenUrl === 'string' ? givenUrl : typeof (givenUrl as { href?: unknown } | null)?.href === 'string' ? (givenUrl as { href: string }).href : undefined;
+  if (givenUrl !== undefined && workerUrl === undefined) throw new MhaError(MhaErrorCode.InvalidType, 'options.workerUrl', givenUrl, 'must be a string or a URL');
   const name = options.name ?? (requestedThreads > 1 ? 'wasm-threads' : 'wasm');
   if (typeof name !== 'string' || name.length === 0) throw new MhaError(MhaErrorCode.InvalidType, 'options.name', name, 'must be a non-empty string');
   const requested = options.simd ?? 'auto';
@@ -112,7 +125,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     loading ??= (threads > 1 ? WasmRuntime.createShared() : WasmRuntime.create(flavour)).then(
       (rt) => {
         runtime = rt;
-        if (threads > 1) pool = new ThreadPool(threads, rt);
+        if (threads > 1) pool = new ThreadPool(threads, rt, workerUrl);
         loading = undefined;
         return rt;
       },
@@ -172,6 +185,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       modules,
       allocatedBytes: runtime?.arena.allocatedBytes ?? 0,
       wasmMemoryBytes: runtime?.arena.memoryBytes ?? 0,
+      workers: pool?.workers ?? 0,
     }),
   });
   return { ...backend, simd: flavour, threads, threadsUnavailable };

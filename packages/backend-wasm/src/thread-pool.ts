@@ -1,6 +1,7 @@
 import { MhaError, MhaErrorCode } from '@mha/core';
 import type { FromWorker, ToWorker } from './thread-protocol.js';
 import type { WasmRuntime } from './runtime.js';
+import type { WasmBackendOptions } from './index.js';
 
 /** One kernel call: an export of the threads build and its arguments. */
 export interface KernelCall {
@@ -8,64 +9,25 @@ export interface KernelCall {
   readonly args: readonly number[];
 }
 
-interface Link {
+/** One worker, as the pool drives it. */
+export interface Link {
   post(m: ToWorker): void;
   setBusy(busy: boolean): void;
   terminate(): Promise<void>;
 }
 
-type Spawn = (onMessage: (m: FromWorker) => void, onFailure: (e: Error) => void) => Link;
+/** Starts one worker whose messages go to `onMessage` and whose failure goes to `onFailure`. */
+export type Spawn = (onMessage: (m: FromWorker) => void, onFailure: (e: Error) => void) => Link;
 
-/** Node's `worker_threads`, imported on demand and kept out of literals that browser bundlers follow. */
-const WORKER_THREADS = 'node:worker_threads';
-const NODE_ENTRY = './worker-node.js';
-
-async function spawner(): Promise<Spawn> {
-  const proc = (globalThis as { process?: { versions?: { node?: unknown }; execArgv?: string[] } }).process;
-  if (typeof proc?.versions?.node === 'string') {
-    const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_THREADS)) as typeof import('node:worker_threads');
-    const entry = new URL(NODE_ENTRY, import.meta.url);
-    const parentArgv = proc.execArgv ?? [];
-    // A worker inherits the parent's options (V8 flags included) by default; only `--input-type` (from
-    // `node --input-type=module -e`) makes an inheriting worker fail, so only then is a list given, and
-    // Node refuses a list holding V8 flags: then the worker gets none (it needs none).
-    const start = (): import('node:worker_threads').Worker => {
-      if (!parentArgv.some((a) => a.startsWith('--input-type'))) return new Worker(entry);
-      try {
-        return new Worker(entry, { execArgv: parentArgv.filter((a, i) => !a.startsWith('--input-type') && parentArgv[i - 1] !== '--input-type') });
-      } catch (e) {
-        if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-        return new Worker(entry, { execArgv: [] });
-      }
-    };
-    return (onMessage, onFailure) => {
-      const w = start();
-      let stopping = false;
-      w.unref();
-      w.on('message', onMessage);
-      w.on('error', (e: unknown) => onFailure(e instanceof Error ? e : new Error(String(e))));
-      w.on('exit', (code: number) => stopping || onFailure(new Error(`the worker thread exited unexpectedly (exit code ${code})`)));
-      return {
-        post: (m) => w.postMessage(m),
-        setBusy: (busy) => (busy ? w.ref() : w.unref()),
-        async terminate() {
-          stopping = true;
-          await w.terminate();
-        },
-      };
-    };
-  }
-  const WebWorker = (globalThis as { Worker?: new (url: URL, o: { type: 'module' }) => { postMessage(m: unknown): void; terminate(): void; onmessage: ((e: { data: FromWorker }) => void) | null; onerror: ((e: { message?: string; preventDefault(): void }) => void) | null } }).Worker!;
-  return (onMessage, onFailure) => {
-    // Literal `new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' })`: the form bundlers recognise.
-    const w = new WebWorker(new URL('./worker-web.js', import.meta.url), { type: 'module' });
-    w.onmessage = (e) => onMessage(e.data);
-    w.onerror = (e) => {
-      e.preventDefault();
-      onFailure(new Error(e.message || 'the worker script failed to load or threw'));
-    };
-    return { post: (m) => w.postMessage(m), setBusy: () => {}, terminate: async () => w.terminate() };
-  };
+/**
+ * Node's `worker_threads` (through `#worker-host-node`, which a browser bundle resolves to a stand-in,
+ * so it holds no Node code) or Web Workers. `workerUrl`: where the Web Worker script is, when the
+ * bundler did not emit it (see {@link WasmBackendOptions.workerUrl}).
+ */
+async function spawner(workerUrl: string | undefined): Promise<Spawn> {
+  const proc = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  if (typeof proc?.versions?.node === 'string') return (await import('#worker-host-node')).nodeWorkerSpawner();
+  return (await import('./worker-host-web.js')).webWorkerSpawner(workerUrl);
 }
 
 /**
@@ -82,11 +44,12 @@ export class ThreadPool {
   constructor(
     readonly size: number,
     private readonly rt: WasmRuntime,
+    private readonly workerUrl?: string,
   ) {}
 
   private start(): Promise<Link[]> {
     if (this.links) return Promise.resolve(this.links);
-    this.starting ??= spawner().then((spawn) => {
+    this.starting ??= spawner(this.workerUrl).then((spawn) => {
       try {
         return this.spawnAll(spawn);
       } catch (e) {

@@ -95,6 +95,16 @@ export async function run({ expectPicked, wasmHint = false, wasmThreads, log = c
       if (!(r.workers >= 1)) problems.push('wasm-threads started no worker');
       if (!r.bitIdentical) problems.push('wasm-threads output differs from wasm (simd build)');
     }
+    // A worker script that is not there (missing-worker.js is never served): the error names its URL.
+    const lost = createWasmBackend({ threads: 2, minWorkPerThread: 0, workerUrl: './missing-worker.js' });
+    try {
+      await forward(lost, config, weights, x);
+      if (lost.threads === 2) problems.push('wasm-threads with a missing worker script did not fail');
+    } catch (error) {
+      log(`wasm-threads with a missing worker: ${error.message}`);
+      if (!/missing-worker\.js/.test(error.message)) problems.push(`wasm-threads' worker failure does not name the worker URL: ${error.message}`);
+    }
+    await lost.dispose();
   }
 
   // In a browser, tfjs-wasm without wasmPaths cannot find its binaries: the error must say what to set.
