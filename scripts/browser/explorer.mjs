@@ -191,6 +191,12 @@ async function main() {
     if (heads !== 12) fail(`gpt2: ${heads} head heatmaps, expected 12`);
     await page.screenshot({ path: join(out, 'explorer-gpt2.png'), fullPage: true });
     console.log(`  gpt2 preset on ts-threads + tfjs-wasm: max errors vs reference ${gpt.map(([b, o, w]) => `${b} output ${o}, weights ${w}`).join('; ')}`);
+    // wasm-threads (its Web Worker emitted by Vite) beside wasm: the projections here are large enough
+    // to be shared with the worker, and a worker that fails to load fails the run.
+    await runPreset(page, 'gpt2', 'wasm-threads', 'wasm');
+    const wgpt = await page.$$eval('table.errors tr[data-backend]', (rs) => rs.map((r) => [r.dataset.backend, r.cells[1].textContent, r.cells[2]?.textContent]));
+    if (wgpt.map((g) => g[0]).join() !== 'wasm-threads,wasm' || wgpt.some(([, o, w]) => !(Number(o) <= 1e-4) || !(Number(w) <= 1e-5))) fail(`gpt2 (wasm) errors vs reference ${JSON.stringify(wgpt)}`);
+    console.log(`  gpt2 preset on wasm-threads + wasm: max errors vs reference ${wgpt.map(([b, o, w]) => `${b} output ${o}, weights ${w}`).join('; ')}`);
 
     // 3: the masked core-op preset on ts: padding keys 6, 7 and the causal triangle are masked.
     await runPreset(page, 'masked', 'ts', 'wasm');

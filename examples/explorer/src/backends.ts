@@ -16,8 +16,11 @@ export const BACKENDS: readonly BackendChoice[] = [
     load: async () => (await import('@mha/backend-ts')).tsThreadsBackend,
   },
   { id: 'wasm', label: 'wasm (hand-written WebAssembly SIMD)', load: async () => (await import('@mha/backend-wasm')).wasmBackend },
-  // wasm-threads is not offered: Vite (8.3) does not recognise its worker (`new WebWorker(new URL(...))`,
-  // an alias of Worker), inlines worker-web.js as a data: URL without its imports, and the workers fail.
+  {
+    id: 'wasm-threads',
+    label: 'wasm-threads (WebAssembly SIMD, Web Workers on shared memory)',
+    load: async () => (await import('@mha/backend-wasm')).wasmThreadsBackend,
+  },
   { id: 'tfjs-cpu', label: 'tfjs-cpu (TensorFlow.js, JavaScript)', load: async () => (await import('@mha/backend-tfjs')).tfjsCpu },
   {
     id: 'tfjs-wasm',

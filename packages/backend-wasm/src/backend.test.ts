@@ -76,6 +76,8 @@ describe('createWasmBackend', () => {
     expect(code(() => createWasmBackend({ simd: 'avx' } as never))).toEqual(['MHA_INVALID_OPTION', 'options.simd']);
     expect(code(() => createWasmBackend({ name: '' }))).toEqual(['MHA_INVALID_TYPE', 'options.name']);
     expect(code(() => createWasmBackend(null as never))).toEqual(['MHA_INVALID_TYPE', 'options']);
+    expect(code(() => createWasmBackend({ threads: 2, workerUrl: 3 } as never))).toEqual(['MHA_INVALID_TYPE', 'options.workerUrl']);
+    expect(code(() => createWasmBackend({ threads: 2, workerUrl: new URL('https://example.com/w.js') }))).toEqual(['no error']);
   });
 
   it('is named wasm, runs everywhere and declares every capability', () => {
@@ -88,7 +90,7 @@ describe('createWasmBackend', () => {
 describe('diagnostics and memory', () => {
   it('counts live modules and bytes, back to the baseline after dispose', async () => {
     const backend = createWasmBackend({ simd: 'simd' });
-    expect(backend.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0 });
+    expect(backend.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0, workers: 0 });
     const config = resolveConfig({ dIn: 32, heads: 4, headDim: 8, causal: true, qkvBias: true });
     const m1 = await backend.createModule(config, initWeights(config, 1));
     const m2 = await backend.createModule(config, initWeights(config, 2));
@@ -104,7 +106,7 @@ describe('diagnostics and memory', () => {
     await m2.dispose();
     expect(backend.diagnostics()).toMatchObject({ modules: 0, allocatedBytes: 0 });
     await backend.dispose();
-    expect(backend.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0 });
+    expect(backend.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0, workers: 0 });
     // Usable again after backend.dispose(): a new instance is made on demand.
     const q = randomTensor([1, 1, 3, 4], 5);
     const r = await backend.attention(q, q, q);

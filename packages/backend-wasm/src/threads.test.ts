@@ -64,11 +64,13 @@ describe('wasm-threads', () => {
     const m = await threaded.createModule(config, initWeights(config, 1));
     const x = randomTensor([1, 33, 16], 2);
     const before = await m.forward(x);
+    expect(threaded.diagnostics().workers).toBe(2);
     await threaded.dispose();
+    expect(threaded.diagnostics().workers).toBe(0);
     same((await m.forward(x)).output.data, before.output.data, 'after backend.dispose()');
     await m.dispose();
     await threaded.dispose();
-    expect(threaded.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0 });
+    expect(threaded.diagnostics()).toEqual({ modules: 0, allocatedBytes: 0, wasmMemoryBytes: 0, workers: 0 });
   });
 });
 
