@@ -4,7 +4,7 @@
 // @mha/conformance never needs protobufjs or onnx-proto.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
+import { lowerAttention, MhaError, MhaErrorCode, requiredCapabilities, validateAttention, type AttentionOptions, type Capability, type Tensor, type WeightsStage } from '@mha/core';
 import { readModel, readTensorProto, type OnnxTensor } from '@mha/onnx';
 import { readRegularFileBytes } from './fixture-files.js';
 import type { OnnxPeerCase } from './onnx-peer.js';
@@ -56,12 +56,16 @@ export function readOnnxTestCase(dir: string): OnnxPeerCase {
   if (!Y) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: Attention output 0 (Y)`, node.outputs[0], 'missing');
   const mask = slot(3);
   const half = Q.type === 'float16';
-  let unsupported: string | undefined;
-  if (slot(4) || slot(5)) unsupported = 'needs a past/present KV cache (past_key/past_value), not in the contract yet';
-  else if (slot(6)) unsupported = 'needs nonpad_kv_seqlen (opset-24 external KV cache), not in the contract yet';
+  const pastK = slot(4);
+  const pastV = slot(5);
+  const nonpad = slot(6);
   const mode = attr('qk_matmul_output_mode', 0);
+  if (![0, 1, 2, 3].includes(mode)) throw new MhaError(MhaErrorCode.InvalidType, `${name}/model.onnx: attribute qk_matmul_output_mode`, mode, 'expected 0 to 3');
   const qk = outSlot(3);
-  if (!unsupported && qk && mode !== 3) unsupported = `compares qk_matmul_output mode ${mode} (scores before softmax), which the contract does not expose`;
+  if (nonpad && !(nonpad.data instanceof BigInt64Array || nonpad.data instanceof Int32Array)) throw new MhaError(MhaErrorCode.InvalidType, `${name}: nonpad_kv_seqlen`, nonpad.type, 'expected int64');
+  // past_key/past_value and the present/qk outputs are 4D in both layouts.
+  const f4 = (t: OnnxTensor | undefined): Tensor | undefined => (t ? { data: toF32(t), shape: t.dims } : undefined);
+  const stages: WeightsStage[] = ['scores', 'softcapped', 'masked', 'softmax'];
 
   const is3d = Q.dims.length === 3;
   for (const [t, what] of [[Q, 'Q'], [K, 'K'], [V, 'V'], [Y, 'Y']] as const) {
@@ -94,25 +98,27 @@ export function readOnnxTestCase(dir: string): OnnxPeerCase {
         ? { kind: 'bool', data: mask.data as Uint8Array, shape: mask.dims }
         : { kind: 'additive', data: toF32(mask), shape: mask.dims }
       : undefined,
+    pastKey: f4(pastK),
+    pastValue: f4(pastV),
+    nonpadKvSeqlen: nonpad ? Array.from(nonpad.data as BigInt64Array | Int32Array, Number) : undefined,
+    returnWeights: qk !== undefined,
+    weightsStage: qk ? stages[mode] : undefined,
   };
-  const needs: Capability[] = [];
-  if (q.shape[2] !== k.shape[2]) needs.push('cross-attention');
-  if (q.shape[1] !== k.shape[1]) needs.push('grouped-query');
-  if (q.shape[3] !== v.shape[3]) needs.push('value-head-dim');
-  if (mask) needs.push('attn-mask');
-  if (softcap > 0) needs.push('softcap');
-  if (!unsupported && mask && mask.dims[mask.dims.length - 1] !== k.shape[2]) unsupported = 'mask shorter than the key length (padding semantics of opset 24)';
+  // Needs follow what core hands the kernel (past prepended, position rules folded into a mask).
+  const needs: Capability[] = requiredCapabilities(lowerAttention(validateAttention(q, k, v, options)));
   return {
     name,
     opset: model.opset,
-    unsupported,
+    mode,
     needs,
     q,
     k,
     v,
     options,
     expected,
-    expectedWeights: qk && mode === 3 ? { data: toF32(qk), shape: qk.dims } : undefined,
+    expectedWeights: f4(qk),
+    expectedPresentKey: f4(outSlot(1)),
+    expectedPresentValue: f4(outSlot(2)),
     half,
   };
 }

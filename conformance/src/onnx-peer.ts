@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CAPABILITIES, MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor } from '@mha/core';
+import { CAPABILITIES, MhaError, MhaErrorCode, type AttentionOptions, type Capability, type Tensor, type WeightsStage } from '@mha/core';
 import { decodeBase64, decodeTensor, type FixtureTensorJSON } from './fixture.js';
 import { readJsonFile } from './fixture-files.js';
 
@@ -15,8 +15,7 @@ import { readJsonFile } from './fixture-files.js';
 export interface OnnxPeerCase {
   readonly name: string;
   readonly opset: number;
-  /** Set when the case needs something outside the contract; the case is then a declared skip. */
-  readonly unsupported?: string | undefined;
+  /** What the call needs of a backend (core's `requiredCapabilities` of the lowered call). */
   readonly needs: Capability[];
   readonly q: Tensor;
   readonly k: Tensor;
@@ -24,14 +23,19 @@ export interface OnnxPeerCase {
   readonly options: AttentionOptions;
   /** Expected output in our 4D layout. */
   readonly expected: Tensor;
-  /** Expected softmax probabilities (`qk_matmul_output` mode 3), when the case has them. */
+  /** Expected `qk_matmul_output` at `options.weightsStage` (ONNX mode `mode`), when the case has it. */
   readonly expectedWeights?: Tensor | undefined;
+  /** The ONNX `qk_matmul_output_mode` (0-3). */
+  readonly mode: number;
+  /** Expected `present_key` / `present_value` (`[B, Hkv, P + Tk, d]`), when the case has them. */
+  readonly expectedPresentKey?: Tensor | undefined;
+  readonly expectedPresentValue?: Tensor | undefined;
   /** True for float16 cases (widened to float32; their expected values carry half-precision rounding). */
   readonly half: boolean;
 }
 
 /** The format tag of onnx-peer.json. */
-export const ONNX_PEER_FORMAT = 'mha-onnx-peer/1';
+export const ONNX_PEER_FORMAT = 'mha-onnx-peer/2';
 /** The file, in the directory {@link builtinOnnxPeerDir} returns. */
 export const ONNX_PEER_FILE = 'onnx-peer.json';
 
@@ -47,17 +51,30 @@ interface MaskJSON {
 export interface OnnxPeerCaseJSON {
   readonly name: string;
   readonly opset: number;
-  readonly unsupported?: string;
   readonly needs: Capability[];
   readonly half: boolean;
   readonly source: { readonly dir: string; readonly sha256: Readonly<Record<string, string>> };
   readonly q: FixtureTensorJSON;
   readonly k: FixtureTensorJSON;
   readonly v: FixtureTensorJSON;
-  readonly options: { readonly causal: boolean; readonly scale?: number; readonly softcap?: number; readonly mask?: MaskJSON };
+  readonly options: {
+    readonly causal: boolean;
+    readonly scale?: number;
+    readonly softcap?: number;
+    readonly mask?: MaskJSON;
+    readonly pastKey?: FixtureTensorJSON;
+    readonly pastValue?: FixtureTensorJSON;
+    readonly nonpadKvSeqlen?: number[];
+    readonly weightsStage?: WeightsStage;
+  };
+  readonly mode: number;
   readonly expected: FixtureTensorJSON;
   readonly expectedWeights?: FixtureTensorJSON;
+  readonly expectedPresentKey?: FixtureTensorJSON;
+  readonly expectedPresentValue?: FixtureTensorJSON;
 }
+
+const STAGES: readonly WeightsStage[] = ['scores', 'softcapped', 'masked', 'softmax'];
 
 /** onnx-peer.json: where the cases come from, and the cases. */
 export interface OnnxPeerFileJSON {
@@ -109,23 +126,39 @@ function parseCase(v: unknown, field: string): OnnxPeerCase {
   if (typeof c.name !== 'string' || !/^test_[A-Za-z0-9_]+$/.test(c.name)) fail(`${field}.name`, c.name, 'expected an ONNX test name (test_...)');
   const at = `${field} (${c.name})`;
   if (!Number.isSafeInteger(c.opset)) fail(`${at}.opset`, c.opset, 'expected an integer');
-  if (c.unsupported !== undefined && typeof c.unsupported !== 'string') fail(`${at}.unsupported`, typeof c.unsupported, 'expected a string');
   if (!Array.isArray(c.needs) || c.needs.some((n) => typeof n !== 'string' || !Object.hasOwn(CAPABILITIES, n))) fail(`${at}.needs`, c.needs, `expected capabilities (${Object.keys(CAPABILITIES).join(', ')})`);
   if (typeof c.half !== 'boolean') fail(`${at}.half`, c.half, 'expected a boolean');
   const o = record(c.options, `${at}.options`);
   if (typeof o.causal !== 'boolean') fail(`${at}.options.causal`, o.causal, 'expected a boolean');
+  if (!Number.isSafeInteger(c.mode) || (c.mode as number) < 0 || (c.mode as number) > 3) fail(`${at}.mode`, c.mode, 'expected a qk_matmul_output_mode 0-3');
+  const nonpad = o.nonpadKvSeqlen;
+  if (nonpad !== undefined && (!Array.isArray(nonpad) || nonpad.some((n) => !Number.isSafeInteger(n)))) fail(`${at}.options.nonpadKvSeqlen`, nonpad, 'expected integers');
+  if (o.weightsStage !== undefined && !STAGES.includes(o.weightsStage as WeightsStage)) fail(`${at}.options.weightsStage`, o.weightsStage, `expected ${STAGES.join(', ')}`);
+  const optional = (t: unknown, what: string) => (t === undefined ? undefined : decodeTensor(t, `${at}.${what}`));
   return {
     name: c.name,
     opset: c.opset as number,
-    unsupported: c.unsupported as string | undefined,
+    mode: c.mode as number,
     needs: c.needs as Capability[],
     half: c.half,
     q: decodeTensor(c.q, `${at}.q`),
     k: decodeTensor(c.k, `${at}.k`),
     v: decodeTensor(c.v, `${at}.v`),
-    options: { causal: o.causal, scale: optionalNumber(o.scale, `${at}.options.scale`), softcap: optionalNumber(o.softcap, `${at}.options.softcap`), mask: mask(o.mask, `${at}.options.mask`) },
+    options: {
+      causal: o.causal,
+      scale: optionalNumber(o.scale, `${at}.options.scale`),
+      softcap: optionalNumber(o.softcap, `${at}.options.softcap`),
+      mask: mask(o.mask, `${at}.options.mask`),
+      pastKey: optional(o.pastKey, 'options.pastKey'),
+      pastValue: optional(o.pastValue, 'options.pastValue'),
+      nonpadKvSeqlen: nonpad as number[] | undefined,
+      returnWeights: c.expectedWeights !== undefined,
+      weightsStage: o.weightsStage as WeightsStage | undefined,
+    },
     expected: decodeTensor(c.expected, `${at}.expected`),
-    expectedWeights: c.expectedWeights === undefined ? undefined : decodeTensor(c.expectedWeights, `${at}.expectedWeights`),
+    expectedWeights: optional(c.expectedWeights, 'expectedWeights'),
+    expectedPresentKey: optional(c.expectedPresentKey, 'expectedPresentKey'),
+    expectedPresentValue: optional(c.expectedPresentValue, 'expectedPresentValue'),
   };
 }
 
@@ -157,7 +190,7 @@ function base64(bytes: Uint8Array): string {
 
 /** One case in the onnx-peer.json form (the build script adds `source`). Finite scale/softcap only. */
 export function onnxPeerCaseJSON(c: OnnxPeerCase, source: OnnxPeerCaseJSON['source']): OnnxPeerCaseJSON {
-  const { softcap, causal, mask: m } = c.options;
+  const { softcap, causal, mask: m, pastKey, pastValue, nonpadKvSeqlen, weightsStage } = c.options;
   const scale = c.options.scale ?? undefined;
   for (const [key, value] of [['scale', scale], ['softcap', softcap]] as const) {
     if (value !== undefined && !Number.isFinite(value)) fail(`${c.name}.options.${key}`, value, 'JSON cannot hold a non-finite number');
@@ -167,15 +200,26 @@ export function onnxPeerCaseJSON(c: OnnxPeerCase, source: OnnxPeerCaseJSON['sour
   return {
     name: c.name,
     opset: c.opset,
-    ...(c.unsupported === undefined ? {} : { unsupported: c.unsupported }),
     needs: [...c.needs],
     half: c.half,
     source,
     q: tensorJSON(c.q),
     k: tensorJSON(c.k),
     v: tensorJSON(c.v),
-    options: { causal: causal === true, ...(scale === undefined ? {} : { scale }), ...(softcap === undefined ? {} : { softcap }), ...(maskJSON === undefined ? {} : { mask: maskJSON }) },
+    options: {
+      causal: causal === true,
+      ...(scale === undefined ? {} : { scale }),
+      ...(softcap === undefined ? {} : { softcap }),
+      ...(maskJSON === undefined ? {} : { mask: maskJSON }),
+      ...(pastKey === undefined ? {} : { pastKey: tensorJSON(pastKey) }),
+      ...(pastValue === undefined ? {} : { pastValue: tensorJSON(pastValue) }),
+      ...(nonpadKvSeqlen === undefined ? {} : { nonpadKvSeqlen: [...nonpadKvSeqlen].map(Number) }),
+      ...(weightsStage === undefined ? {} : { weightsStage }),
+    },
+    mode: c.mode,
     expected: tensorJSON(c.expected),
     ...(c.expectedWeights === undefined ? {} : { expectedWeights: tensorJSON(c.expectedWeights) }),
+    ...(c.expectedPresentKey === undefined ? {} : { expectedPresentKey: tensorJSON(c.expectedPresentKey) }),
+    ...(c.expectedPresentValue === undefined ? {} : { expectedPresentValue: tensorJSON(c.expectedPresentValue) }),
   };
 }

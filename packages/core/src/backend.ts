@@ -1,4 +1,5 @@
 import type { AttentionOptions } from './attention-options.js';
+import { lowerAttention, scoreStage } from './attention-lowering.js';
 import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { referenceAttentionValid } from './reference/attention.js';
@@ -48,8 +49,12 @@ export interface ForwardResult {
 export interface AttentionResult {
   /** `[B, Hq, Tq, dv]` float32. */
   readonly output: Tensor;
-  /** `[B, Hq, Tq, Tk]`, when `returnWeights` was set. */
+  /** `[B, Hq, Tq, T]` (`T` = past + new keys) at `weightsStage`, when `returnWeights` was set. */
   readonly weights?: Tensor | undefined;
+  /** `[B, Hkv, P + Tk, dk]`: `pastKey` then `k` (ONNX `present_key`), when `pastKey` was given. */
+  readonly presentKey?: Tensor | undefined;
+  /** `[B, Hkv, P + Tk, dv]`: `pastValue` then `v` (ONNX `present_value`), when `pastValue` was given. */
+  readonly presentValue?: Tensor | undefined;
 }
 
 /** A built MHA module: config + weights, validated once, bound to one backend. */
@@ -246,7 +251,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       return module;
     },
     async attention(q, k, v, options) {
-      const a = validateAttention(q, k, v, options);
+      const call = validateAttention(q, k, v, options);
+      // Past/present, nonpad and offset causal become a plain call (attention-lowering.ts): no kernel sees them.
+      const a = lowerAttention(call);
       for (const cap of requiredCapabilities(a)) {
         if (!caps.has(cap)) throw new MhaError(MhaErrorCode.Unsupported, 'capability', cap, `backend '${name}' does not support ${CAPABILITIES[cap]}`);
       }
@@ -254,11 +261,17 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       const wShape = [a.batch, a.qHeads, a.tq, a.tk];
       const outLen = a.batch * a.qHeads * a.tq * a.dv;
       const wLen = a.batch * a.qHeads * a.tq * a.tk;
+      const present = call.pastKey
+        ? { presentKey: { data: a.k, shape: [a.batch, a.kvHeads, a.tk, a.dk] }, presentValue: { data: a.v, shape: [a.batch, a.kvHeads, a.tk, a.dv] } }
+        : {};
+      // Stages before the softmax are core's (attention-lowering.ts, scoreStage): the same numbers on every backend.
+      const stage = call.returnWeights && call.weightsStage !== 'softmax' ? { data: scoreStage(a, call.weightsStage), shape: wShape } : undefined;
       // Empty policy: nothing to compute, or no keys at all (every row fully masked -> zeros).
       if (outLen === 0 || a.tk === 0) {
         return {
           output: { data: new Float32Array(outLen), shape: outShape },
-          weights: a.returnWeights ? { data: new Float32Array(wLen), shape: wShape } : undefined,
+          weights: stage ?? (a.returnWeights ? { data: new Float32Array(wLen), shape: wShape } : undefined),
+          ...present,
         };
       }
       // dk = 0: every score is an empty dot product, 0, so the weights are the softmax of the mask alone
@@ -267,22 +280,35 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
         const r = referenceAttentionValid(a);
         return {
           output: { data: Float32Array.from(r.output), shape: outShape },
-          weights: a.returnWeights ? { data: Float32Array.from(r.weights), shape: wShape } : undefined,
+          weights: stage ?? (a.returnWeights ? { data: Float32Array.from(r.weights), shape: wShape } : undefined),
+          ...present,
         };
       }
+      // Arrays core built while lowering (concatenated k/v, a folded mask) are already private.
+      const own = <T extends Float32Array | Uint8Array>(lowered: T, caller: T, ctor: { new (n: number): T }): T => {
+        if (!copyInputs || lowered !== caller) return lowered;
+        const c = new ctor(lowered.length);
+        c.set(lowered);
+        return c;
+      };
       const input: ValidAttention = copyInputs
         ? {
             ...a,
             q: privateCopy(Float32Array, a.q),
-            k: privateCopy(Float32Array, a.k),
-            v: privateCopy(Float32Array, a.v),
-            mask: a.mask && { kind: a.mask.kind, shape: [...a.mask.shape], data: a.mask.kind === 'bool' ? privateCopy(Uint8Array, a.mask.data as Uint8Array) : privateCopy(Float32Array, a.mask.data as Float32Array) },
+            k: own(a.k, call.k, Float32Array),
+            v: own(a.v, call.v, Float32Array),
+            mask: a.mask && {
+              kind: a.mask.kind,
+              shape: [...a.mask.shape],
+              data: a.mask.kind === 'bool' ? own(a.mask.data as Uint8Array, call.mask?.data as Uint8Array, Uint8Array) : own(a.mask.data as Float32Array, call.mask?.data as Float32Array, Float32Array),
+            },
           }
         : a;
       const r = await def.attention(input);
       return {
         output: { data: checkResult(name, 'output', checkLength(name, 'output', r.output, outLen)), shape: outShape },
-        weights: a.returnWeights ? { data: checkResult(name, 'weights', checkLength(name, 'weights', r.weights, wLen)), shape: wShape } : undefined,
+        weights: stage ?? (a.returnWeights ? { data: checkResult(name, 'weights', checkLength(name, 'weights', r.weights, wLen)), shape: wShape } : undefined),
+        ...present,
       };
     },
     // Concurrent calls share one run; a later call (after it settled) frees again what was re-created.

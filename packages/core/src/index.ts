@@ -27,11 +27,13 @@ export {
 } from './convert.js';
 export { seededRandom, uniformArray, initWeights, randomTensor } from './init.js';
 export { TRACE_STEPS, type TraceStep, type TraceEntry, type ShapeTrace, expectedTrace, formatTrace } from './trace.js';
-export type { AttentionMask, AttentionOptions } from './attention-options.js';
+export type { AttentionMask, AttentionOptions, WeightsStage } from './attention-options.js';
+export { lowerAttention, scoreStage, concatSequence, causalOffset } from './attention-lowering.js';
 export {
   type ForwardOptions,
   type ValidInput,
   type ValidAttention,
+  type ValidAttentionCall,
   type AttentionDims,
   checkTensor,
   checkFinite,

@@ -92,7 +92,12 @@ export function typedArrayLength(v: ArrayBufferView): number {
  */
 export function plainView(ctor: Float32ArrayConstructor, v: ArrayBufferView): Float32Array;
 export function plainView(ctor: Uint8ArrayConstructor, v: ArrayBufferView): Uint8Array;
-export function plainView(ctor: Float32ArrayConstructor | Uint8ArrayConstructor, v: ArrayBufferView): Float32Array | Uint8Array {
+export function plainView(ctor: Int32ArrayConstructor, v: ArrayBufferView): Int32Array;
+export function plainView(ctor: BigInt64ArrayConstructor, v: ArrayBufferView): BigInt64Array;
+export function plainView(
+  ctor: Float32ArrayConstructor | Uint8ArrayConstructor | Int32ArrayConstructor | BigInt64ArrayConstructor,
+  v: ArrayBufferView,
+): Float32Array | Uint8Array | Int32Array | BigInt64Array {
   const length = typedArrayLength(v);
   // A detached buffer cannot back a new view; a zero-length array needs none.
   if (length === 0) return new ctor(0);

@@ -1,4 +1,4 @@
-import type { AttentionMask, AttentionOptions } from './attention-options.js';
+import type { AttentionMask, AttentionOptions, WeightsStage } from './attention-options.js';
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { formatShape, MAX_ELEMENTS, numel, plainView, readShape, typedArrayKind, typedArrayLength } from './tensor.js';
@@ -143,6 +143,26 @@ export interface ValidAttention extends AttentionDims {
   readonly returnWeights: boolean;
 }
 
+/**
+ * A validated public core-op call: {@link ValidAttention} of the new keys (`k`, `v`, `tk` = new key count)
+ * plus the cache inputs and the weights stage. `mask` is checked against `[B, Hq, Tq, P + Tk]` and its last
+ * dim may be shorter (ONNX padding with `-Infinity`). Core lowers it to a plain {@link ValidAttention}
+ * for the kernel (`lowerAttention`).
+ */
+export interface ValidAttentionCall extends ValidAttention {
+  /** `[B, Hkv, P, dk]`, or undefined without a past. */
+  readonly pastKey: Float32Array | undefined;
+  /** `[B, Hkv, P, dv]`, or undefined without a past. */
+  readonly pastValue: Float32Array | undefined;
+  /** `P` (0 without a past). */
+  readonly pastLength: number;
+  /** Valid keys per batch row, or undefined. */
+  readonly nonpadKvSeqlen: readonly number[] | undefined;
+  readonly weightsStage: WeightsStage;
+}
+
+const STAGES: readonly WeightsStage[] = ['scores', 'softcapped', 'masked', 'softmax'];
+
 /** Largest finite float32: a `scale` or `softcap` beyond it cannot be represented by a float32 kernel. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -150,7 +170,7 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  * Validates the core op's inputs (`q [B,Hq,Tq,dk]`, `k [B,Hkv,Tk,dk]`, `v [B,Hkv,Tk,dv]`) and options.
  * Each tensor and option is read once; only own properties of `options` (and of its mask) count.
  */
-export function validateAttention(q: unknown, k: unknown, v: unknown, options: unknown): ValidAttention {
+export function validateAttention(q: unknown, k: unknown, v: unknown, options: unknown): ValidAttentionCall {
   const tq_ = checkTensor(q, 'q', 4);
   const tk_ = checkTensor(k, 'k', 4);
   const tv_ = checkTensor(v, 'v', 4);
@@ -165,7 +185,7 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
   if (kvHeads === 0 ? qHeads !== 0 : qHeads % kvHeads !== 0) {
     throw new MhaError(MhaErrorCode.DimMismatch, 'k.shape[1]', kvHeads, `must divide the ${qHeads} query heads (grouped-query attention)`);
   }
-  const o = ownOptions(options, 'options', ['causal', 'scale', 'mask', 'softcap', 'returnWeights']);
+  const o = ownOptions(options, 'options', ['causal', 'scale', 'mask', 'softcap', 'returnWeights', 'weightsStage', 'pastKey', 'pastValue', 'nonpadKvSeqlen']);
   const causal = optionalBoolOption(o, 'causal', 'options');
   const returnWeights = optionalBoolOption(o, 'returnWeights', 'options');
   // dk = 0: every score is an empty dot product, 0 whatever the scale (SPEC.md, "Core op"); 1 keeps the
@@ -186,15 +206,93 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
     if (rawSoftcap > FLOAT32_MAX) throw new MhaError(MhaErrorCode.InvalidOption, 'options.softcap', rawSoftcap, `must lie within the float32 range (<= ${FLOAT32_MAX})`);
     softcap = rawSoftcap;
   }
-  const mask = o.mask === undefined ? undefined : validateMask(o.mask, [batch, qHeads, tq, tk]);
-  if (returnWeights && batch * qHeads * tq * tk > MAX_ELEMENTS) {
-    throw new MhaError(MhaErrorCode.InvalidShape, 'q.shape', tq_.shape, `the attention weights would hold ${batch * qHeads * tq * tk} elements, over ${MAX_ELEMENTS}`);
+  let weightsStage: WeightsStage = 'softmax';
+  if (o.weightsStage !== undefined) {
+    if (!STAGES.includes(o.weightsStage as WeightsStage)) throw new MhaError(MhaErrorCode.InvalidOption, 'options.weightsStage', o.weightsStage, `expected one of ${STAGES.join(', ')}`);
+    if (!returnWeights) throw new MhaError(MhaErrorCode.InvalidOption, 'options.weightsStage', o.weightsStage, 'needs returnWeights: true');
+    weightsStage = o.weightsStage as WeightsStage;
+  }
+  if ((o.pastKey === undefined) !== (o.pastValue === undefined)) {
+    const missing = o.pastKey === undefined ? 'pastKey' : 'pastValue';
+    throw new MhaError(MhaErrorCode.InvalidOption, `options.${missing}`, undefined, 'pastKey and pastValue go together');
+  }
+  let pastKey: { data: Float32Array; shape: number[] } | undefined;
+  let pastValue: { data: Float32Array; shape: number[] } | undefined;
+  let pastLength = 0;
+  if (o.pastKey !== undefined) {
+    pastKey = checkTensor(o.pastKey, 'options.pastKey', 4);
+    pastValue = checkTensor(o.pastValue, 'options.pastValue', 4);
+    const [pb, ph, pt, pd] = pastKey.shape as [number, number, number, number];
+    const [vb2, vh2, vt2, vd2] = pastValue.shape as [number, number, number, number];
+    const want = (got: number, field: string, exp: number, what: string) => {
+      if (got !== exp) throw new MhaError(MhaErrorCode.DimMismatch, field, got, what);
+    };
+    want(pb, 'options.pastKey.shape[0]', batch, `q has batch ${batch}`);
+    want(ph, 'options.pastKey.shape[1]', kvHeads, `k has ${kvHeads} heads`);
+    want(pd, 'options.pastKey.shape[3]', dk, `k has head size ${dk}`);
+    want(vb2, 'options.pastValue.shape[0]', batch, `q has batch ${batch}`);
+    want(vh2, 'options.pastValue.shape[1]', kvHeads, `v has ${kvHeads} heads`);
+    want(vt2, 'options.pastValue.shape[2]', pt, `pastKey has ${pt} keys`);
+    want(vd2, 'options.pastValue.shape[3]', dv, `v has head size ${dv}`);
+    pastLength = pt;
+  }
+  const total = pastLength + tk;
+  let nonpadKvSeqlen: number[] | undefined;
+  if (o.nonpadKvSeqlen !== undefined) {
+    if (pastKey) throw new MhaError(MhaErrorCode.InvalidOption, 'options.nonpadKvSeqlen', 'with pastKey', 'nonpadKvSeqlen describes an external cache in k/v; it cannot be combined with pastKey (ONNX Attention-24)');
+    nonpadKvSeqlen = readNonpad(o.nonpadKvSeqlen, batch, tk);
+  }
+  if (total > MAX_ELEMENTS) throw new MhaError(MhaErrorCode.InvalidShape, 'options.pastKey.shape', pastKey?.shape, `past + new keys (${total}) exceed ${MAX_ELEMENTS}`);
+  const mask = o.mask === undefined ? undefined : validateMask(o.mask, [batch, qHeads, tq, total]);
+  if (returnWeights && batch * qHeads * tq * total > MAX_ELEMENTS) {
+    throw new MhaError(MhaErrorCode.InvalidShape, 'q.shape', tq_.shape, `the attention weights would hold ${batch * qHeads * tq * total} elements, over ${MAX_ELEMENTS}`);
   }
   checkFinite(tq_.data, 'q.data');
   checkFinite(tk_.data, 'k.data');
   checkFinite(tv_.data, 'v.data');
+  if (pastKey && pastValue) {
+    checkFinite(pastKey.data, 'options.pastKey.data');
+    checkFinite(pastValue.data, 'options.pastValue.data');
+  }
   const defaultScale = rawScale === undefined || rawScale === null;
-  return { q: tq_.data, k: tk_.data, v: tv_.data, batch, qHeads, kvHeads, tq, tk, dk, dv, causal, scale, defaultScale, softcap, mask, returnWeights };
+  return {
+    q: tq_.data,
+    k: tk_.data,
+    v: tv_.data,
+    batch,
+    qHeads,
+    kvHeads,
+    tq,
+    tk,
+    dk,
+    dv,
+    causal,
+    scale,
+    defaultScale,
+    softcap,
+    mask,
+    returnWeights,
+    pastKey: pastKey?.data,
+    pastValue: pastValue?.data,
+    pastLength,
+    nonpadKvSeqlen,
+    weightsStage,
+  };
+}
+
+/** Reads `nonpadKvSeqlen` once into plain numbers: length `batch`, integers in `[0, tk]`. */
+function readNonpad(raw: unknown, batch: number, tk: number): number[] {
+  const kind = typedArrayKind(raw);
+  let values: unknown[];
+  if (Array.isArray(raw)) values = [...(raw as unknown[])];
+  else if (kind === 'Int32Array' || kind === 'BigInt64Array') values = kind === 'Int32Array' ? [...plainView(Int32Array, raw as Int32Array)] : [...plainView(BigInt64Array, raw as BigInt64Array)];
+  else throw new MhaError(MhaErrorCode.InvalidType, 'options.nonpadKvSeqlen', kind ?? raw, 'expected a number[], Int32Array or BigInt64Array');
+  if (values.length !== batch) throw new MhaError(MhaErrorCode.DimMismatch, 'options.nonpadKvSeqlen.length', values.length, `q has batch ${batch}`);
+  return values.map((v, b) => {
+    const n = typeof v === 'bigint' ? (v >= 0n && v <= BigInt(tk) ? Number(v) : -1) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > tk) throw new MhaError(MhaErrorCode.InvalidOption, `options.nonpadKvSeqlen[${b}]`, v, `must be an integer in [0, ${tk}] (the key count)`);
+    return n;
+  });
 }
 
 function ownField(o: object, key: string): unknown {
@@ -225,6 +323,8 @@ function validateMask(mask: unknown, target: readonly number[]): AttentionMask {
   const offset = target.length - shape.length;
   shape.forEach((d, i) => {
     const t = target[offset + i]!;
+    // The key axis may be shorter than the key count: ONNX pads it with -Infinity (masked).
+    if (i === shape.length - 1 && d < t) return;
     if (d !== t && d !== 1) throw new MhaError(MhaErrorCode.DimMismatch, `options.mask.shape[${i}]`, d, `cannot broadcast to ${formatShape(target)} (need ${t} or 1)`);
   });
   return { kind, data, shape };

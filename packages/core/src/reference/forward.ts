@@ -3,6 +3,7 @@ import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from '../config
 import type { Tensor } from '../tensor.js';
 import { expectedTrace, type ShapeTrace } from '../trace.js';
 import { validateAttention, validateInput } from '../validate.js';
+import { lowerAttention } from '../attention-lowering.js';
 import { validateWeights, type MhaWeights } from '../weights.js';
 import { referenceAttentionValid } from './attention.js';
 import { linear64 } from './linear.js';
@@ -83,7 +84,7 @@ export function referenceAttention(
   v: Tensor,
   options?: AttentionOptions,
 ): { output: Tensor<Float64Array>; weights: Tensor<Float64Array> } {
-  const a = validateAttention(q, k, v, options);
+  const a = lowerAttention(validateAttention(q, k, v, options));
   const r = referenceAttentionValid(a);
   return {
     output: { data: r.output, shape: [a.batch, a.qHeads, a.tq, a.dv] },
