@@ -8,6 +8,7 @@ import { headSplitCases } from './groups/head-split.js';
 import { numericCases } from './groups/numeric.js';
 import { propertyCases } from './groups/properties.js';
 import { onnxPeerCases } from './groups/onnx-peer.js';
+import { kvCacheCases } from './groups/kv-cache.js';
 import { lifecycleCases } from './groups/lifecycle.js';
 import type { OnnxPeerCase } from './onnx-peer.js';
 import { shapeCases } from './groups/shapes.js';
@@ -28,7 +29,7 @@ export interface SuiteOptions {
 
 /** Every case of the suite, in group order, with unique ids. */
 export function buildSuite(options: SuiteOptions): ConformanceCase[] {
-  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...lifecycleCases(), ...errorCases()];
+  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...kvCacheCases(), ...lifecycleCases(), ...errorCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.id)) throw new Error(`duplicate conformance id ${c.id}`);
