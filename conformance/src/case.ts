@@ -2,7 +2,7 @@ import type { Capability, MhaBackend } from '@mha/core';
 import type { Comparison, Tolerance } from './compare.js';
 
 /** The groups of the suite, in report order. */
-export const GROUPS = ['shapes', 'causal-mask', 'head-split', 'numeric', 'properties', 'onnx-peer', 'kv-cache', 'lifecycle', 'errors'] as const;
+export const GROUPS = ['shapes', 'causal-mask', 'head-split', 'numeric', 'properties', 'onnx-peer', 'lifecycle', 'errors'] as const;
 
 /** A group name. */
 export type Group = (typeof GROUPS)[number];

@@ -7,19 +7,19 @@ import { profileFor } from './profiles.js';
 import { buildSuite, runCase } from './suite.js';
 
 const onnxPeer = loadOnnxPeerCases(builtinOnnxPeerDir());
-const cases = buildSuite({ fixtures: [], onnxPeer, groups: ['onnx-peer', 'kv-cache'] });
+const cases = buildSuite({ fixtures: [], onnxPeer, groups: ['onnx-peer', 'numeric', 'errors'] }).filter((c) => c.group === 'onnx-peer' || c.id.includes('/kv-cache/'));
 
 const P = 'onnx-peer/test_attention_';
 /** For each bug, ids (prefixes) that must fail. */
 const MUST_FAIL: Readonly<Record<Exclude<KvCacheBug, 'none'>, readonly string[]>> = {
-  'past-ignored': [`${P}4d_with_past_and_present`, `${P}3d_gqa_with_past_and_present`, `${P}4d_causal_with_past_and_present`, 'kv-cache/core-op/incremental-equals-full/'],
-  'causal-top-left-with-past': [`${P}4d_causal_with_past_and_present`, `${P}4d_with_past_and_present_qk_matmul_bias_4d_mask_causal`, 'kv-cache/core-op/incremental-equals-full/gqa-chunks-5-1-7', 'kv-cache/core-op/weights-stages'],
-  'present-new-first': [`${P}4d_with_past_and_present`, `${P}3d_diff_heads_with_past_and_present`, 'kv-cache/core-op/incremental-equals-full/mha-token-by-token'],
-  'nonpad-ignored': [`${P}4d_diff_heads_mask4d_padded_kv`, `${P}4d_gqa_causal_nonpad_decode`, 'kv-cache/core-op/nonpad-equals-truncated/causal=false'],
-  'nonpad-causal-top-left': [`${P}4d_causal_nonpad_batch_prefill`, `${P}4d_causal_nonpad_continued_prefill`, `${P}4d_gqa_causal_nonpad_decode`, 'kv-cache/core-op/nonpad-equals-truncated/causal=true'],
-  'stage-always-softmax': [`${P}4d_with_qk_matmul`, `${P}4d_with_qk_matmul_bias`, `${P}3d_with_past_and_present_qk_matmul_softcap`, 'kv-cache/core-op/weights-stages'],
-  'stages-1-2-swapped': [`${P}4d_with_qk_matmul_softcap`, `${P}4d_with_past_and_present_qk_matmul_bias_4d_mask`, 'kv-cache/core-op/weights-stages'],
-  'short-mask-tail-attends': ['kv-cache/core-op/mask-shorter-than-keys/additive', 'kv-cache/core-op/mask-shorter-than-keys/bool'],
+  'past-ignored': [`${P}4d_with_past_and_present`, `${P}3d_gqa_with_past_and_present`, `${P}4d_causal_with_past_and_present`, 'numeric/kv-cache/incremental-equals-full/'],
+  'causal-top-left-with-past': [`${P}4d_causal_with_past_and_present`, `${P}4d_with_past_and_present_qk_matmul_bias_4d_mask_causal`, 'numeric/kv-cache/incremental-equals-full/gqa-chunks-5-1-7', 'numeric/kv-cache/weights-stages'],
+  'present-new-first': [`${P}4d_with_past_and_present`, `${P}3d_diff_heads_with_past_and_present`, 'numeric/kv-cache/incremental-equals-full/mha-token-by-token'],
+  'nonpad-ignored': [`${P}4d_diff_heads_mask4d_padded_kv`, `${P}4d_gqa_causal_nonpad_decode`, 'numeric/kv-cache/nonpad-equals-truncated/causal=false'],
+  'nonpad-causal-top-left': [`${P}4d_causal_nonpad_batch_prefill`, `${P}4d_causal_nonpad_continued_prefill`, `${P}4d_gqa_causal_nonpad_decode`, 'numeric/kv-cache/nonpad-equals-truncated/causal=true'],
+  'stage-always-softmax': [`${P}4d_with_qk_matmul`, `${P}4d_with_qk_matmul_bias`, `${P}3d_with_past_and_present_qk_matmul_softcap`, 'numeric/kv-cache/weights-stages'],
+  'stages-1-2-swapped': [`${P}4d_with_qk_matmul_softcap`, `${P}4d_with_past_and_present_qk_matmul_bias_4d_mask`, 'numeric/kv-cache/weights-stages'],
+  'short-mask-tail-attends': ['numeric/kv-cache/mask-shorter-than-keys/additive', 'numeric/kv-cache/mask-shorter-than-keys/bool'],
 };
 
 async function failingIds(bug: KvCacheBug): Promise<string[]> {

@@ -26,6 +26,7 @@ const V2_PREFIXES = [
   'causal-mask/core-op/alignment/',
   'properties/every-path-matches-reference/',
   'properties/core-op-matches-reference/',
+  'numeric/kv-cache/', // added after v2 (issue 14); its bugs are in meta-kvcache.test.ts
   ...V2_FIXTURES.map((id) => `numeric/golden/${id}`),
 ];
 const isV2 = (id: string) => V2_PREFIXES.some((p) => id.startsWith(p));

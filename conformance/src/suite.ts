@@ -29,7 +29,7 @@ export interface SuiteOptions {
 
 /** Every case of the suite, in group order, with unique ids. */
 export function buildSuite(options: SuiteOptions): ConformanceCase[] {
-  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...kvCacheCases(), ...lifecycleCases(), ...errorCases()];
+  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...kvCacheCases(), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...lifecycleCases(), ...errorCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.id)) throw new Error(`duplicate conformance id ${c.id}`);

@@ -4,7 +4,7 @@ import { compare } from '../compare.js';
 import { expectError } from './errors.js';
 
 /*
- * kv-cache: the core op's cache inputs (SPEC.md, "KV cache"). Oracles are the float64 reference of the
+ * The core op's cache inputs (SPEC.md, "KV cache"). Oracles are the float64 reference of the
  * whole sequence without any cache input, and slicing: what a cache call must equal is a call the
  * contract already pins down.
  */
@@ -51,7 +51,7 @@ const INCREMENTAL: IncrementalCase[] = [
   { name: 'long-decode-300', B: 1, Hq: 1, Hkv: 1, T: 300, dk: 8, dv: 8, chunks: [290, ...Array(10).fill(1)] },
 ];
 
-/** kv-cache cases on the core op. */
+/** KV-cache cases on the core op: `numeric/kv-cache/*` and `errors/kv-cache/*`. */
 export function kvCacheCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
   for (const c of INCREMENTAL) {
@@ -68,8 +68,8 @@ export function kvCacheCases(): ConformanceCase[] {
       ]),
     ];
     cases.push({
-      id: `kv-cache/core-op/incremental-equals-full/${c.name}`,
-      group: 'kv-cache',
+      id: `numeric/kv-cache/incremental-equals-full/${c.name}`,
+      group: 'numeric',
       spec: 'SPEC.md#kv-cache',
       title: `causal attention fed in chunks [${c.chunks.join(', ')}] with pastKey/pastValue equals the whole sequence at once; present is the concatenation`,
       needs,
@@ -102,8 +102,8 @@ export function kvCacheCases(): ConformanceCase[] {
     const v = randomTensor([B, Hkv, tk, d], 203);
     const options: AttentionOptions = { causal, nonpadKvSeqlen: nonpad };
     cases.push({
-      id: `kv-cache/core-op/nonpad-equals-truncated/causal=${causal}`,
-      group: 'kv-cache',
+      id: `numeric/kv-cache/nonpad-equals-truncated/causal=${causal}`,
+      group: 'numeric',
       spec: 'SPEC.md#kv-cache',
       title: `nonpadKvSeqlen [${nonpad.join(', ')}]${causal ? ' with causal (offset n - Tq)' : ''}: each batch row equals that row with its keys cut to n`,
       needs: needsOf(q, k, v, options),
@@ -133,8 +133,8 @@ export function kvCacheCases(): ConformanceCase[] {
     const mask = kind === 'additive' ? { kind, data: add.data, shape: [tq, m] } : { kind, data: Uint8Array.from(add.data, (x) => (x > -0.6 ? 1 : 0)), shape: [tq, m] };
     const options: AttentionOptions = { mask };
     cases.push({
-      id: `kv-cache/core-op/mask-shorter-than-keys/${kind}`,
-      group: 'kv-cache',
+      id: `numeric/kv-cache/mask-shorter-than-keys/${kind}`,
+      group: 'numeric',
       spec: 'SPEC.md#kv-cache',
       title: `a ${kind} mask [${tq}, ${m}] over ${tk} keys: keys ${m}.. are masked, as if cut away`,
       needs: needsOf(q, k, v, options),
@@ -156,8 +156,8 @@ export function kvCacheCases(): ConformanceCase[] {
     const pastValue = randomTensor([B, H, 4, d], 405);
     const base: AttentionOptions = { causal: true, softcap: 1.5, pastKey, pastValue, returnWeights: true };
     cases.push({
-      id: 'kv-cache/core-op/weights-stages',
-      group: 'kv-cache',
+      id: 'numeric/kv-cache/weights-stages',
+      group: 'numeric',
       spec: 'SPEC.md#kv-cache',
       title: "weightsStage 'scores' is scale q k^T over past + new keys, 'softcapped' its soft-cap, 'masked' adds -Infinity exactly at the keys causal hides (offset = past length)",
       needs: needsOf(q, k, v, base),
@@ -205,8 +205,8 @@ export function kvCacheCases(): ConformanceCase[] {
   ];
   for (const [name, expected, options] of errors) {
     cases.push({
-      id: `kv-cache/errors/${name}`,
-      group: 'kv-cache',
+      id: `errors/kv-cache/${name}`,
+      group: 'errors',
       spec: 'SPEC.md#kv-cache',
       title: `core-op cache input error: ${expected.code} at ${expected.field}`,
       // Validation runs before the capability check: no capability needed.
