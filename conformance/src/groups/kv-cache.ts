@@ -1,4 +1,4 @@
-import { randomTensor, referenceAttention, requiredCapabilities, lowerAttention, validateAttention, type AttentionOptions, type Capability, type MhaBackend, type Tensor } from '@mha/core';
+import { createKvCache, randomTensor, referenceAttention, requiredCapabilities, lowerAttention, validateAttention, type AttentionOptions, type Capability, type MhaBackend, type Tensor } from '@mha/core';
 import { check, ConformanceFailure, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import { expectError } from './errors.js';
@@ -88,6 +88,44 @@ export function kvCacheCases(): ConformanceCase[] {
           pastKey = r.presentKey;
           pastValue = r.presentValue;
         }
+      },
+    });
+  }
+
+  // The same sequences through a preallocated KvCache; a rollback (truncate) then re-decoding gives the same outputs.
+  for (const c of INCREMENTAL) {
+    const q = randomTensor([c.B, c.Hq, c.T, c.dk], 101, 2);
+    const k = randomTensor([c.B, c.Hkv, c.T, c.dk], 102, 2);
+    const v = randomTensor([c.B, c.Hkv, c.T, c.dv], 103);
+    const base: AttentionOptions = { causal: true, softcap: c.softcap };
+    const first = c.chunks[0]!;
+    const step2 = c.chunks.length > 1 ? c.chunks[1]! : 0;
+    const needs = [...new Set([...needsOf(q, k, v, base), ...needsOf(sliceSeq(q, first, first + step2), sliceSeq(k, first, first + step2), sliceSeq(v, first, first + step2), { ...base, pastKey: sliceSeq(k, 0, first), pastValue: sliceSeq(v, 0, first) })])];
+    cases.push({
+      id: `numeric/kv-cache/cache-equals-full/${c.name}`,
+      group: 'numeric',
+      spec: 'SPEC.md#kv-cache',
+      title: `causal attention fed in chunks [${c.chunks.join(', ')}] through a KvCache (capacity = T) equals the whole sequence; after each chunk a rollback of a wrong token and a re-decode give the same output`,
+      needs,
+      async run(ctx) {
+        const full = f32(referenceAttention(q, k, v, base).output);
+        const cache = createKvCache({ batch: c.B, kvHeads: c.Hkv, capacity: c.T + 1, keyDim: c.dk, valueDim: c.dv });
+        let at = 0;
+        for (const n of c.chunks) {
+          // A speculative token that gets rejected: appended, then truncated away.
+          const junk = randomTensor([c.B, c.Hkv, 1, c.dk], 900 + at, 5);
+          const junkV = randomTensor([c.B, c.Hkv, 1, c.dv], 950 + at, 5);
+          await ctx.backend.attention(sliceSeq(q, at, at + 1), junk, junkV, { ...base, cache });
+          check(cache.length === at + 1, `cache length ${cache.length} after a speculative step, expected ${at + 1}`);
+          cache.truncate(at);
+          const r = await ctx.backend.attention(sliceSeq(q, at, at + n), sliceSeq(k, at, at + n), sliceSeq(v, at, at + n), { ...base, cache });
+          expectClose(ctx, `output of tokens ${at}..${at + n - 1}`, compare(r.output, sliceSeq(full, at, at + n), ctx.tolerance));
+          at += n;
+          check(cache.length === at, `cache length ${cache.length}, expected ${at}`);
+        }
+        const snap = cache.snapshot();
+        expectClose(ctx, 'cached keys (exact)', compare(snap.key, k, { atol: 0, rtol: 0 }));
+        expectClose(ctx, 'cached values (exact)', compare(snap.value, v, { atol: 0, rtol: 0 }));
       },
     });
   }
@@ -203,6 +241,14 @@ export function kvCacheCases(): ConformanceCase[] {
     ['stage-without-weights', { code: 'MHA_INVALID_OPTION', field: 'options.weightsStage', value: 'scores' }, { weightsStage: 'scores' }],
     ['stage-unknown', { code: 'MHA_INVALID_OPTION', field: 'options.weightsStage', value: 'logits' }, { weightsStage: 'logits' as never, returnWeights: true }],
   ];
+  const fullCache = () => {
+    const c = createKvCache({ batch: 1, kvHeads: 2, capacity: 4, keyDim: 4, valueDim: 4 });
+    c.append(pk, pk);
+    return c;
+  };
+  errors.push(['cache-full', { code: 'MHA_CACHE_FULL', field: 'k.shape[2]', value: 2 }, { cache: fullCache() }]);
+  errors.push(['cache-head-size', { code: 'MHA_DIM_MISMATCH', field: 'options.cache.keyDim', value: 8 }, { cache: createKvCache({ batch: 1, kvHeads: 2, capacity: 8, keyDim: 8, valueDim: 4 }) }]);
+  errors.push(['cache-not-a-cache', { code: 'MHA_INVALID_TYPE', field: 'options.cache', value: 'cache' }, { cache: 'cache' as never }]);
   for (const [name, expected, options] of errors) {
     cases.push({
       id: `errors/kv-cache/${name}`,

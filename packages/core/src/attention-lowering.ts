@@ -74,8 +74,9 @@ function lowerMask(c: ValidAttentionCall, total: number): AttentionMask | undefi
 export function lowerAttention(c: ValidAttentionCall): ValidAttention {
   const total = c.pastLength + c.tk;
   const bh = c.batch * c.kvHeads;
-  const k = c.pastKey ? concatSequence(c.pastKey, c.k, bh, c.pastLength, c.tk, c.dk) : c.k;
-  const v = c.pastValue ? concatSequence(c.pastValue, c.v, bh, c.pastLength, c.tk, c.dv) : c.v;
+  // A cache's keys were validated when appended: one gather, no scan.
+  const k = c.cache ? c.cache.gather('keys', c.k, c.tk) : c.pastKey ? concatSequence(c.pastKey, c.k, bh, c.pastLength, c.tk, c.dk) : c.k;
+  const v = c.cache ? c.cache.gather('values', c.v, c.tk) : c.pastValue ? concatSequence(c.pastValue, c.v, bh, c.pastLength, c.tk, c.dv) : c.v;
   return {
     q: c.q,
     k,

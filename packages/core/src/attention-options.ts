@@ -1,3 +1,4 @@
+import type { KvCache } from './kv-cache.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -54,4 +55,10 @@ export interface AttentionOptions {
    * keys `j >= n[b]` are hidden, and causal uses the offset `n[b] - Tq`. Integers in `[0, Tk]`. Not with `pastKey`.
    */
   nonpadKvSeqlen?: readonly number[] | Int32Array | BigInt64Array | undefined;
+  /**
+   * A preallocated cache ({@link KvCache}, `createKvCache`): its `length` keys are the past (causal offset =
+   * `length`), and core appends `k`/`v` to it during the call (rolled back if the kernel fails). Only the new
+   * keys are validated. No `presentKey`/`presentValue` is returned: the cache holds them. Not with `pastKey`.
+   */
+  cache?: KvCache | undefined;
 }

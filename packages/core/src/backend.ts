@@ -268,6 +268,7 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       const stage = call.returnWeights && call.weightsStage !== 'softmax' ? { data: scoreStage(a, call.weightsStage), shape: wShape } : undefined;
       // Empty policy: nothing to compute, or no keys at all (every row fully masked -> zeros).
       if (outLen === 0 || a.tk === 0) {
+        call.cache?.appendChecked(call.k, call.v, call.tk);
         return {
           output: { data: new Float32Array(outLen), shape: outShape },
           weights: stage ?? (a.returnWeights ? { data: new Float32Array(wLen), shape: wShape } : undefined),
@@ -278,6 +279,7 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       // (uniform over visible keys). No arithmetic a kernel could add; many cannot take a 0-sized axis.
       if (a.dk === 0) {
         const r = referenceAttentionValid(a);
+        call.cache?.appendChecked(call.k, call.v, call.tk);
         return {
           output: { data: Float32Array.from(r.output), shape: outShape },
           weights: stage ?? (a.returnWeights ? { data: Float32Array.from(r.weights), shape: wShape } : undefined),
@@ -304,12 +306,20 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
             },
           }
         : a;
-      const r = await def.attention(input);
-      return {
-        output: { data: checkResult(name, 'output', checkLength(name, 'output', r.output, outLen)), shape: outShape },
-        weights: stage ?? (a.returnWeights ? { data: checkResult(name, 'weights', checkLength(name, 'weights', r.weights, wLen)), shape: wShape } : undefined),
-        ...present,
-      };
+      // A cache takes the new keys during the call (the next call sees them), and gives them back if this one fails.
+      const before = call.cache?.length ?? 0;
+      call.cache?.appendChecked(call.k, call.v, call.tk);
+      try {
+        const r = await def.attention(input);
+        return {
+          output: { data: checkResult(name, 'output', checkLength(name, 'output', r.output, outLen)), shape: outShape },
+          weights: stage ?? (a.returnWeights ? { data: checkResult(name, 'weights', checkLength(name, 'weights', r.weights, wLen)), shape: wShape } : undefined),
+          ...present,
+        };
+      } catch (e) {
+        if (call.cache && call.cache.length === before + call.tk) call.cache.truncate(before);
+        throw e;
+      }
     },
     // Concurrent calls share one run; a later call (after it settled) frees again what was re-created.
     dispose() {

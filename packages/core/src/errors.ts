@@ -35,6 +35,8 @@ export const MhaErrorCode = {
   BackendUnavailable: 'MHA_BACKEND_UNAVAILABLE',
   /** A backend broke the contract (e.g. returned an output of the wrong size): a backend bug. */
   BackendContract: 'MHA_BACKEND_CONTRACT',
+  /** Appending to a `KvCache` would exceed its capacity (the cache is left unchanged). */
+  CacheFull: 'MHA_CACHE_FULL',
   /** `forward` (or another call) on a module after `dispose()`. */
   Disposed: 'MHA_DISPOSED',
 } as const;

@@ -1,6 +1,7 @@
 import type { AttentionMask, AttentionOptions, WeightsStage } from './attention-options.js';
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
+import { KvCache } from './kv-cache.js';
 import { formatShape, MAX_ELEMENTS, numel, plainView, readShape, typedArrayKind, typedArrayLength } from './tensor.js';
 
 /** Options of a module's `forward`. */
@@ -158,6 +159,8 @@ export interface ValidAttentionCall extends ValidAttention {
   readonly pastLength: number;
   /** Valid keys per batch row, or undefined. */
   readonly nonpadKvSeqlen: readonly number[] | undefined;
+  /** The cache whose `length` keys are the past (then `pastKey`/`pastValue` are undefined); core appends `k`/`v` to it. */
+  readonly cache: KvCache | undefined;
   readonly weightsStage: WeightsStage;
 }
 
@@ -185,7 +188,7 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
   if (kvHeads === 0 ? qHeads !== 0 : qHeads % kvHeads !== 0) {
     throw new MhaError(MhaErrorCode.DimMismatch, 'k.shape[1]', kvHeads, `must divide the ${qHeads} query heads (grouped-query attention)`);
   }
-  const o = ownOptions(options, 'options', ['causal', 'scale', 'mask', 'softcap', 'returnWeights', 'weightsStage', 'pastKey', 'pastValue', 'nonpadKvSeqlen']);
+  const o = ownOptions(options, 'options', ['causal', 'scale', 'mask', 'softcap', 'returnWeights', 'weightsStage', 'pastKey', 'pastValue', 'nonpadKvSeqlen', 'cache']);
   const causal = optionalBoolOption(o, 'causal', 'options');
   const returnWeights = optionalBoolOption(o, 'returnWeights', 'options');
   // dk = 0: every score is an empty dot product, 0 whatever the scale (SPEC.md, "Core op"); 1 keeps the
@@ -236,10 +239,25 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
     want(vd2, 'options.pastValue.shape[3]', dv, `v has head size ${dv}`);
     pastLength = pt;
   }
+  let cache: KvCache | undefined;
+  if (o.cache !== undefined) {
+    if (!(o.cache instanceof KvCache)) throw new MhaError(MhaErrorCode.InvalidType, 'options.cache', o.cache, 'expected a KvCache (createKvCache)');
+    if (pastKey) throw new MhaError(MhaErrorCode.InvalidOption, 'options.cache', 'with pastKey', 'give the past either as a cache or as pastKey/pastValue');
+    cache = o.cache;
+    const dims: [string, number, number][] = [
+      ['options.cache.batch', cache.batch, batch],
+      ['options.cache.kvHeads', cache.kvHeads, kvHeads],
+      ['options.cache.keyDim', cache.keyDim, dk],
+      ['options.cache.valueDim', cache.valueDim, dv],
+    ];
+    for (const [field, got, want] of dims) if (got !== want) throw new MhaError(MhaErrorCode.DimMismatch, field, got, `k/v need ${want}`);
+    if (cache.length + tk > cache.capacity) throw new MhaError(MhaErrorCode.CacheFull, 'k.shape[2]', tk, `the cache holds ${cache.length} of ${cache.capacity} keys: ${tk} more do not fit`);
+    pastLength = cache.length;
+  }
   const total = pastLength + tk;
   let nonpadKvSeqlen: number[] | undefined;
   if (o.nonpadKvSeqlen !== undefined) {
-    if (pastKey) throw new MhaError(MhaErrorCode.InvalidOption, 'options.nonpadKvSeqlen', 'with pastKey', 'nonpadKvSeqlen describes an external cache in k/v; it cannot be combined with pastKey (ONNX Attention-24)');
+    if (pastKey || cache) throw new MhaError(MhaErrorCode.InvalidOption, 'options.nonpadKvSeqlen', 'with pastKey', 'nonpadKvSeqlen describes an external cache in k/v; it cannot be combined with pastKey (ONNX Attention-24)');
     nonpadKvSeqlen = readNonpad(o.nonpadKvSeqlen, batch, tk);
   }
   if (total > MAX_ELEMENTS) throw new MhaError(MhaErrorCode.InvalidShape, 'options.pastKey.shape', pastKey?.shape, `past + new keys (${total}) exceed ${MAX_ELEMENTS}`);
@@ -276,6 +294,7 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
     pastValue: pastValue?.data,
     pastLength,
     nonpadKvSeqlen,
+    cache,
     weightsStage,
   };
 }
