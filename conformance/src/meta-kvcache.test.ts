@@ -19,6 +19,7 @@ const MUST_FAIL: Readonly<Record<Exclude<KvCacheBug, 'none'>, readonly string[]>
   'nonpad-causal-top-left': [`${P}4d_causal_nonpad_batch_prefill`, `${P}4d_causal_nonpad_continued_prefill`, `${P}4d_gqa_causal_nonpad_decode`, 'numeric/kv-cache/nonpad-equals-truncated/causal=true'],
   'stage-always-softmax': [`${P}4d_with_qk_matmul`, `${P}4d_with_qk_matmul_bias`, `${P}3d_with_past_and_present_qk_matmul_softcap`, 'numeric/kv-cache/weights-stages'],
   'stages-1-2-swapped': [`${P}4d_with_qk_matmul_softcap`, `${P}4d_with_past_and_present_qk_matmul_bias_4d_mask`, 'numeric/kv-cache/weights-stages'],
+  'cache-attended-not-appended': ['numeric/kv-cache/cache-equals-full/mha-token-by-token', 'numeric/kv-cache/cache-equals-full/long-decode-300'],
   'short-mask-tail-attends': ['numeric/kv-cache/mask-shorter-than-keys/additive', 'numeric/kv-cache/mask-shorter-than-keys/bool'],
 };
 

@@ -16,6 +16,7 @@ export const KV_CACHE_BUGS = [
   'stage-always-softmax',
   'stages-1-2-swapped',
   'short-mask-tail-attends',
+  'cache-attended-not-appended',
 ] as const;
 
 /** One of {@link KV_CACHE_BUGS}. */
@@ -31,6 +32,7 @@ export const KV_CACHE_BUG_DESCRIPTIONS: Readonly<Record<KvCacheBug, string>> = {
   'nonpad-causal-top-left': 'nonpadKvSeqlen hides the padding keys but causal stays top-left (offset 0 instead of n - Tq)',
   'stage-always-softmax': 'weightsStage is ignored: the softmax probabilities are returned for every stage',
   'stages-1-2-swapped': "the pre-v1.22 ONNX numbering: 'softcapped' returns after the mask and 'masked' before it",
+  'cache-attended-not-appended': 'a KvCache is read as the past but the new keys are never appended to it',
   'short-mask-tail-attends': 'a mask shorter than the key axis is padded with "attend" (0 / true) instead of -Infinity',
 };
 
@@ -106,6 +108,14 @@ export function kvCacheBuggyBackend(bug: KvCacheBug): MhaBackend {
         break;
       case 'short-mask-tail-attends':
         if (o.mask) o.mask = padMask(o.mask, (past?.key.shape[2] ?? 0) + k.shape[2]!);
+        break;
+      case 'cache-attended-not-appended':
+        if (o.cache) {
+          const snap = o.cache.snapshot();
+          delete o.cache;
+          const r = await inner.attention(q, k, v, { ...o, pastKey: snap.key, pastValue: snap.value });
+          return { output: r.output, weights: r.weights };
+        }
         break;
       case 'none':
         break;
