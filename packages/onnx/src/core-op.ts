@@ -32,6 +32,13 @@ export interface AttentionOpExportOptions {
   mask?: MaskSpec | undefined;
   /** Add the `weights` output `[batch, q_heads, q_tokens, kv_tokens]`. */
   weights?: boolean | undefined;
+  /**
+   * Add `past_key`/`past_value` inputs and `present_key`/`present_value` outputs (a KV cache, as ONNX
+   * `Attention` defines them): keys and weights then span `past_tokens + kv_tokens`, a mask's key axis too,
+   * and causal is bottom-right aligned (query `i` sees keys `j <= i + past_tokens`). A decoder step feeds
+   * the previous step's present outputs back as the past inputs.
+   */
+  past?: boolean | undefined;
 }
 
 /** Validated {@link AttentionOpExportOptions}. */
@@ -43,13 +50,14 @@ export interface ResolvedAttentionOpOptions {
   readonly softcap: number;
   readonly mask: MaskSpec | undefined;
   readonly weights: boolean;
+  readonly past: boolean;
 }
 
 function bad(field: string, value: unknown, detail: string): MhaError {
   return new MhaError(MhaErrorCode.InvalidOption, `options.${field}`, value, detail);
 }
 
-const KNOWN = ['flavour', 'opset', 'causal', 'scale', 'softcap', 'mask', 'weights'];
+const KNOWN = ['flavour', 'opset', 'causal', 'scale', 'softcap', 'mask', 'weights', 'past'];
 
 /** Checks core-op export options and fills in defaults. */
 export function resolveAttentionOpOptions(options: AttentionOpExportOptions | undefined): ResolvedAttentionOpOptions {
@@ -57,7 +65,7 @@ export function resolveAttentionOpOptions(options: AttentionOpExportOptions | un
   for (const key of Object.keys(o)) {
     if (!KNOWN.includes(key)) throw bad(key, (o as Record<string, unknown>)[key], `unknown option; expected ${KNOWN.join(', ')}`);
   }
-  for (const key of ['causal', 'weights'] as const) {
+  for (const key of ['causal', 'weights', 'past'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, `options.${key}`, o[key], 'must be a boolean');
   }
   const flavour = o.flavour ?? 'decomposed';
@@ -73,7 +81,7 @@ export function resolveAttentionOpOptions(options: AttentionOpExportOptions | un
     if (o.mask.kind !== 'bool' && o.mask.kind !== 'additive') throw bad('mask.kind', o.mask.kind, "expected 'bool' or 'additive'");
     if (![2, 3, 4].includes(o.mask.rank)) throw bad('mask.rank', o.mask.rank, 'expected 2, 3 or 4');
   }
-  return { flavour, opset, causal: o.causal ?? false, scale: o.scale ?? undefined, softcap, mask: o.mask, weights: o.weights ?? false };
+  return { flavour, opset, causal: o.causal ?? false, scale: o.scale ?? undefined, softcap, mask: o.mask, weights: o.weights ?? false, past: o.past ?? false };
 }
 
 const MASK_DIMS = ['mask_batch', 'mask_heads', 'mask_q_tokens', 'mask_kv_tokens'];
@@ -95,10 +103,18 @@ export function exportAttentionOp(options?: AttentionOpExportOptions): Uint8Arra
   const k = g.input(N.k, DataType.FLOAT, ['batch', 'kv_heads', 'kv_tokens', 'qk_head_dim']);
   const v = g.input(N.v, DataType.FLOAT, ['batch', 'kv_heads', 'kv_tokens', 'v_head_dim']);
   const mask = o.mask ? g.input(N.mask, o.mask.kind === 'bool' ? DataType.BOOL : DataType.FLOAT, MASK_DIMS.slice(4 - o.mask.rank)) : undefined;
-  const { output, weights } = o.flavour === 'attention-op' ? attentionOpCore(g, o, q, k, v, mask) : decomposedCore(g, o, q, k, v, mask);
-  g.output(N.output, output, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', 'v_head_dim']);
-  if (weights) g.output(N.weights, weights, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', 'kv_tokens']);
-  const doc = `Attention core op (causal=${o.causal}, scale=${o.scale ?? '1/sqrt(qk_head_dim)'}, softcap=${o.softcap}, mask=${o.mask ? `${o.mask.kind} rank ${o.mask.rank}` : 'none'}), ${o.flavour} flavour, exported by @mha/onnx.`;
+  const past = o.past
+    ? { key: g.input(N.pastKey, DataType.FLOAT, ['batch', 'kv_heads', 'past_tokens', 'qk_head_dim']), value: g.input(N.pastValue, DataType.FLOAT, ['batch', 'kv_heads', 'past_tokens', 'v_head_dim']) }
+    : undefined;
+  const r = o.flavour === 'attention-op' ? attentionOpCore(g, o, q, k, v, mask, past) : decomposedCore(g, o, q, k, v, mask, past);
+  const keys = past ? 'total_tokens' : 'kv_tokens';
+  g.output(N.output, r.output, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', 'v_head_dim']);
+  if (r.weights) g.output(N.weights, r.weights, DataType.FLOAT, ['batch', 'q_heads', 'q_tokens', keys]);
+  if (r.present) {
+    g.output(N.presentKey, r.present.key, DataType.FLOAT, ['batch', 'kv_heads', keys, 'qk_head_dim']);
+    g.output(N.presentValue, r.present.value, DataType.FLOAT, ['batch', 'kv_heads', keys, 'v_head_dim']);
+  }
+  const doc = `Attention core op (causal=${o.causal}, past=${o.past}, scale=${o.scale ?? '1/sqrt(qk_head_dim)'}, softcap=${o.softcap}, mask=${o.mask ? `${o.mask.kind} rank ${o.mask.rank}` : 'none'}), ${o.flavour} flavour, exported by @mha/onnx.`;
   return encodeModel(g.graph(`attention_${o.flavour.replace('-', '_')}`, doc), {
     irVersion: OPSETS[o.flavour].irVersion,
     opset: o.opset,
@@ -143,7 +159,13 @@ function positiveInFloat32(scale: number): boolean {
   return Math.fround(scale) > 0;
 }
 
-function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined): { output: string; weights?: string } {
+interface CoreOutputs {
+  output: string;
+  weights?: string;
+  present?: { key: string; value: string };
+}
+
+function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined, past?: { key: string; value: string }): CoreOutputs {
   // A scale the operator refuses (0, -0, negative, or rounding to 0 in float32) is folded into q
   // instead, with the operator's scale at 1: (q * scale) k^T equals scale (q k^T) up to rounding.
   const fold = o.scale !== undefined && !positiveInFloat32(o.scale);
@@ -160,16 +182,31 @@ function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: stri
     // The operator reads a mask's last two dims as [q_tokens, kv_tokens] exactly (a shorter key dim
     // means padding, not broadcasting), so broadcast those two numpy-style first. Leading dims of 1
     // are broadcast by the operator itself.
-    const lastTwo = g.node('Concat', [dimsOf(g, q, 2, 3, 'q_tokens_1d'), dimsOf(g, k, 2, 3, 'kv_tokens_1d')], { axis: { int: 0 } }, 'mask_tokens_shape');
+    // With a past, the key axis is past_tokens + kv_tokens.
+    const keyDims = past ? g.node('Add', [dimsOf(g, past.key, 2, 3, 'past_tokens_1d'), dimsOf(g, k, 2, 3, 'kv_tokens_1d')], {}, 'total_tokens_1d') : dimsOf(g, k, 2, 3, 'kv_tokens_1d');
+    const lastTwo = g.node('Concat', [dimsOf(g, q, 2, 3, 'q_tokens_1d'), keyDims], { axis: { int: 0 } }, 'mask_tokens_shape');
     inputs = [q, k, v, g.node('Expand', [mask, lastTwo], {}, 'attn_mask_expanded')];
   }
-  const outs = g.nodeN('Attention', inputs, attrs, o.weights ? [N.output, '', '', 'qk_softmax'] : [N.output]);
-  if (!o.weights) return { output: outs[0]! };
+  if (past) inputs = [...(inputs.length === 3 ? [...inputs, ''] : inputs), past.key, past.value];
+  const names = [N.output, past ? N.presentKey : '', past ? N.presentValue : '', o.weights ? 'qk_softmax' : ''];
+  while (names[names.length - 1] === '') names.pop();
+  const outs = g.nodeN('Attention', inputs, attrs, names);
+  const present = past ? { key: outs[1]!, value: outs[2]! } : undefined;
+  if (!o.weights) return { output: outs[0]!, present };
   // See module-attention-op.ts: restores the symbolic kv_tokens dim that ONNX shape inference loses.
-  return { output: outs[0]!, weights: g.node('Reshape', [outs[3]!, scoresShape(g, q, k)], {}, N.weights) };
+  const keysFor = past ? outs[1]! : k;
+  return { output: outs[0]!, weights: g.node('Reshape', [outs[3]!, scoresShape(g, q, keysFor)], {}, N.weights), present };
 }
 
-function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined): { output: string; weights?: string } {
+function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined, past?: { key: string; value: string }): CoreOutputs {
+  let present: CoreOutputs['present'];
+  let offset: string | undefined;
+  if (past) {
+    k = g.node('Concat', [past.key, k], { axis: { int: 2 } }, N.presentKey);
+    v = g.node('Concat', [past.value, v], { axis: { int: 2 } }, N.presentValue);
+    present = { key: k, value: v };
+    offset = dimOf(g, past.key, 2, 'past_tokens_count');
+  }
   // Grouped-query: view q as [batch, kv_heads, group, q_tokens, d] and k, v as [batch, kv_heads, 1,
   // kv_tokens, d]; MatMul broadcasts the group axis, so query head h meets KV head floor(h / group).
   const grouped = g.node('Concat', [dimsOf(g, k, 0, 2, 'kv_dims_bh'), g.constInt64([-1]), dimsOf(g, q, 2, 4, 'q_dims_sd')], { axis: { int: 0 } }, 'q_grouped_shape');
@@ -197,7 +234,7 @@ function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: strin
     s = g.node('Mul', [tanh, cap], {}, 'capped_scores');
   }
   let keep: string | undefined;
-  if (o.causal) keep = causalKeep(g, dimOf(g, q, 2, 'q_tokens_count'), dimOf(g, k, 2, 'kv_tokens_count'));
+  if (o.causal) keep = causalKeep(g, dimOf(g, q, 2, 'q_tokens_count'), dimOf(g, k, 2, 'kv_tokens_count'), offset);
   if (mask && o.mask?.kind === 'additive') s = g.node('Add', [s, mask], {}, 'biased_scores');
   if (mask && o.mask?.kind === 'bool') keep = keep ? g.node('And', [keep, mask], {}, 'keep') : mask;
   if (keep) s = maskOut(g, s, keep, 'masked_scores');
@@ -207,5 +244,5 @@ function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: strin
   const out5 = g.node('MatMul', [probs5, v5], {}, 'output_grouped');
   const outShape = g.node('Concat', [dimsOf(g, q, 0, 3, 'q_dims_bhs'), dimsOf(g, v, 3, 4, 'v_head_dim_1d')], { axis: { int: 0 } }, 'output_shape');
   const output = g.node('Reshape', [out5, outShape], {}, N.output);
-  return o.weights ? { output, weights: probs } : { output };
+  return o.weights ? { output, weights: probs, present } : { output, present };
 }

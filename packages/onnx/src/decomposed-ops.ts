@@ -19,11 +19,12 @@ export function dimsOf(g: GraphBuilder, tensor: string, start: number, end: numb
  * The causal "may attend" matrix `[Tq, Tk]` (bool), `keep[i][j] = j <= i`: top-left aligned, built
  * from the runtime sizes so one model serves every sequence length.
  */
-export function causalKeep(g: GraphBuilder, tq: string, tk: string): string {
+export function causalKeep(g: GraphBuilder, tq: string, tk: string, offset?: string): string {
   const zero = g.constInt64([0], [], 'zero');
   const one = g.constInt64([1], [], 'one');
-  const rows = g.node('Range', [zero, tq, one], {}, 'query_index');
-  const cols = tq === tk ? rows : g.node('Range', [zero, tk, one], {}, 'key_index');
+  // With a past of `offset` keys, query i sits at position i + offset (bottom-right alignment).
+  const rows = offset ? g.node('Range', [offset, g.node('Add', [tq, offset], {}, 'query_end'), one], {}, 'query_index') : g.node('Range', [zero, tq, one], {}, 'query_index');
+  const cols = tq === tk && !offset ? rows : g.node('Range', [zero, tk, one], {}, 'key_index');
   const rowsCol = g.node('Unsqueeze', [rows, g.constInt64([1], [1], 'axes1')], {}, 'query_index_col');
   return g.node('GreaterOrEqual', [rowsCol, cols], {}, 'causal_keep');
 }

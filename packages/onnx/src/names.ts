@@ -54,6 +54,14 @@ export const CORE_OP_NAMES = {
   output: 'output',
   /** Optional `weights` (`weights: true`): float32 `[batch, q_heads, q_tokens, kv_tokens]`. */
   weights: 'weights',
+  /** Optional `past_key` (`past: true`): float32 `[batch, kv_heads, past_tokens, qk_head_dim]`, prepended to `k`. */
+  pastKey: 'past_key',
+  /** Optional `past_value` (`past: true`): float32 `[batch, kv_heads, past_tokens, v_head_dim]`, prepended to `v`. */
+  pastValue: 'past_value',
+  /** `present_key` (`past: true`): `concat(past_key, k)` along the tokens, `[batch, kv_heads, past_tokens + kv_tokens, qk_head_dim]`. */
+  presentKey: 'present_key',
+  /** `present_value` (`past: true`): `concat(past_value, v)`. */
+  presentValue: 'present_value',
   /** Symbolic dimensions, in the order above. */
   dims: ['batch', 'q_heads', 'kv_heads', 'q_tokens', 'kv_tokens', 'qk_head_dim', 'v_head_dim'],
 } as const;
