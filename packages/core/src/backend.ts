@@ -1,15 +1,15 @@
 import type { AttentionOptions } from './attention-options.js';
 import { lowerAttention, scoreStage } from './attention-lowering.js';
-import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
+import { isExtendedConfig, resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
+import { ModuleLowering } from './lowering.js';
+import { averageHeads, combinedMask, moduleTrace, needsLowering, privateInputs, validateModuleCall } from './module-options.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { referenceAttentionValid } from './reference/attention.js';
-import { MAX_ELEMENTS, privateCopy, type Tensor } from './tensor.js';
-import { expectedTrace, type ShapeTrace } from './trace.js';
+import { privateCopy, type Tensor } from './tensor.js';
+import type { ShapeTrace } from './trace.js';
 import {
   firstNonFinite,
-  resolveForwardOptions,
   validateAttention,
-  validateInput,
   type ForwardOptions,
   type ValidAttention,
   type ValidInput,
@@ -37,9 +37,11 @@ export type Capability = keyof typeof CAPABILITIES;
 
 /** What a module's `forward` returns. */
 export interface ForwardResult {
-  /** `[B, T, dOut]` float32. */
+  /** `[B, Tq, dOut]` float32. */
   readonly output: Tensor;
-  /** `[B, heads, T, T]`, when `returnAttentionWeights` was set. */
+  /** `[B, heads, Tq, Tk]` (or `[B, Tq, Tk]` with `averageWeights`), when `returnWeights` was set. */
+  readonly weights?: Tensor | undefined;
+  /** @deprecated The same tensor as `weights` (the old name); kept until the next major. */
   readonly attentionWeights?: Tensor | undefined;
   /** When `trace` was set. */
   readonly trace?: ShapeTrace | undefined;
@@ -65,8 +67,9 @@ export interface MhaModule {
   /** True after `dispose()`. */
   readonly disposed: boolean;
   /**
-   * Runs the module on `x [B, T, dIn]` (float32). Input is validated in core first; the caller's
-   * buffer is never modified.
+   * Runs the module on the query input `x [B, Tq, dIn]` (float32): self-attention, or cross-attention with
+   * `options.key` / `options.value`, with optional masks (see {@link ForwardOptions}). Input is validated in
+   * core first; the caller's buffers are never modified.
    */
   forward(x: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
   /** Frees the backend's resources. Idempotent. `forward` afterwards throws `MHA_DISPOSED`. */
@@ -189,7 +192,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
       // validateWeights returns fresh copies (filled with set(), never slice(), which follows Symbol.species),
       // so later mutation of the caller's arrays cannot change a built module.
       const owned = w;
-      const kernel = await def.createKernel(cfg, owned);
+      // A config the plain kernel cannot hold (GQA, kdim/vdim) has no main kernel: every call is lowered.
+      const kernel = isExtendedConfig(cfg) ? undefined : await def.createKernel(cfg, owned);
+      let lowering: ModuleLowering | undefined;
       let disposing: Promise<void> | undefined;
       // Forwards still running when dispose() is called finish before the kernel is freed.
       const inFlight = new Set<Promise<unknown>>();
@@ -203,47 +208,56 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
         // copied when the backend did not promise to read it synchronously) before the caller regains control.
         async forward(x, options) {
           if (disposing) throw new MhaError(MhaErrorCode.Disposed, 'module', name, 'forward() after dispose()');
-          const opts = resolveForwardOptions(options);
-          const valid = validateInput(cfg, x);
-          const { batch: B, tokens: T } = valid;
-          const outLen = B * T * cfg.dOut;
-          const wLen = B * cfg.heads * T * T;
-          if (opts.returnAttentionWeights && wLen > MAX_ELEMENTS) {
-            throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape[1]', T, `attention weights [${B}, ${cfg.heads}, ${T}, ${T}] would exceed ${MAX_ELEMENTS} elements; call forward without returnAttentionWeights`);
+          const call = validateModuleCall(cfg, x, options);
+          const { batch: B, tq, tk } = call;
+          const outLen = B * tq * cfg.dOut;
+          const wLen = B * cfg.heads * tq * tk;
+          const wShape = call.averageWeights ? [B, tq, tk] : [B, cfg.heads, tq, tk];
+          const finish = (output: Float32Array, weights: Float32Array | undefined, trace: ShapeTrace | undefined): ForwardResult => {
+            const result: { output: Tensor; weights?: Tensor; attentionWeights?: Tensor; trace?: ShapeTrace } = { output: { data: output, shape: [B, tq, cfg.dOut] } };
+            if (call.returnWeights) {
+              const w = { data: call.averageWeights ? averageHeads(weights!, B, cfg.heads, tq, tk) : weights!, shape: wShape };
+              // One tensor under both names: `attentionWeights` is the deprecated alias of `weights`.
+              result.weights = w;
+              result.attentionWeights = w;
+            }
+            if (trace) result.trace = trace;
+            return result;
+          };
+          if (outLen === 0) return finish(new Float32Array(0), new Float32Array(0), call.trace ? moduleTrace(cfg, B, tq, tk) : undefined);
+          const lowered = needsLowering(cfg, call);
+          let run: Promise<{ output: Float32Array; weights: Float32Array | undefined; trace: ShapeTrace | undefined }>;
+          if (lowered) {
+            // Inputs are always copied here: the lowering awaits between reading x, key and value.
+            const privateCall = privateInputs(call);
+            const combined = combinedMask(cfg, call);
+            lowering ??= new ModuleLowering(def, cfg, owned, (field, a, n) => checkLength(name, field, a, n));
+            run = lowering.forward(privateCall, combined).then((r) => ({ ...r, trace: call.trace ? moduleTrace(cfg, B, tq, tk) : undefined }));
+          } else {
+            const input: ValidInput = { x: copyInputs ? privateCopy(Float32Array, call.x) : call.x, batch: B, tokens: tq };
+            run = Promise.resolve(kernel!.forward(input, { returnAttentionWeights: call.returnWeights, trace: call.trace })).then((r) => {
+              if (call.trace && !Array.isArray(r.trace)) throw new MhaError(MhaErrorCode.BackendContract, 'trace', r.trace, `backend '${name}' did not return a trace`);
+              return { output: r.output, weights: r.attentionWeights, trace: call.trace ? r.trace : undefined };
+            });
           }
-          if (outLen === 0) {
-            return {
-              output: { data: new Float32Array(0), shape: [B, T, cfg.dOut] },
-              attentionWeights: opts.returnAttentionWeights ? { data: new Float32Array(0), shape: [B, cfg.heads, T, T] } : undefined,
-              trace: opts.trace ? expectedTrace(cfg, B, T) : undefined,
-            };
-          }
-          const input: ValidInput = copyInputs ? { ...valid, x: privateCopy(Float32Array, valid.x) } : valid;
-          const run = Promise.resolve(kernel.forward(input, opts));
           inFlight.add(run);
-          let r: KernelForwardResult;
+          let r: Awaited<typeof run>;
           try {
             r = await run;
           } finally {
             inFlight.delete(run);
           }
-          const result: { output: Tensor; attentionWeights?: Tensor; trace?: ShapeTrace } = {
-            output: { data: checkResult(name, 'output', checkLength(name, 'output', r.output, outLen)), shape: [B, T, cfg.dOut] },
-          };
-          if (opts.returnAttentionWeights) {
-            result.attentionWeights = { data: checkResult(name, 'attentionWeights', checkLength(name, 'attentionWeights', r.attentionWeights, wLen)), shape: [B, cfg.heads, T, T] };
-          }
-          if (opts.trace) {
-            if (!Array.isArray(r.trace)) throw new MhaError(MhaErrorCode.BackendContract, 'trace', r.trace, `backend '${name}' did not return a trace`);
-            result.trace = r.trace;
-          }
-          return result;
+          const output = checkResult(name, 'output', checkLength(name, 'output', r.output, outLen));
+          const wField = lowered ? 'weights' : 'attentionWeights';
+          const weights = call.returnWeights ? checkResult(name, wField, checkLength(name, wField, r.weights, wLen)) : undefined;
+          return finish(output, weights, r.trace);
         },
         // One shared promise: a second (concurrent) dispose() resolves only once the kernel is freed.
         dispose() {
           disposing ??= (async () => {
             await Promise.allSettled([...inFlight]);
-            await kernel.dispose?.();
+            await lowering?.dispose();
+            await kernel?.dispose?.();
           })();
           return disposing;
         },

@@ -36,6 +36,16 @@ export interface MhaConfig {
    * float32 range (`|scale| <= 3.4028234663852886e38`); 0, negative and tiny scales are valid.
    */
   scale?: number | null;
+  /**
+   * Number of key/value heads. Default `heads`; `1` is multi-query attention (MQA), anything in between
+   * that divides `heads` is grouped-query attention (GQA, Llama/Mistral): query head `h` reads KV head
+   * `floor(h / (heads / kvHeads))`. `wk`/`wv` are then `kvHeads * headDim` wide.
+   */
+  kvHeads?: number;
+  /** Width of the key input (`forward(x, { key })`); default `dIn` (PyTorch `kdim`). */
+  kdim?: number;
+  /** Width of the value input (`forward(x, { value })`); default `dIn` (PyTorch `vdim`). */
+  vdim?: number;
 }
 
 /** A validated, frozen config with every field filled in. Produced only by {@link resolveConfig}. */
@@ -51,6 +61,12 @@ export interface ResolvedMhaConfig {
   readonly scale: number;
   /** True when `scale` was not given and is the default `1/sqrt(headDim)`. */
   readonly defaultScale: boolean;
+  /** Key/value heads (`heads` unless grouped-query / multi-query). */
+  readonly kvHeads: number;
+  /** Key input width (`dIn` unless cross-attention with another width). */
+  readonly kdim: number;
+  /** Value input width (`dIn` unless cross-attention with another width). */
+  readonly vdim: number;
 }
 
 function positiveInt(value: unknown, field: string): number {
@@ -66,7 +82,7 @@ function optionalBool(value: unknown, field: string, fallback: boolean): boolean
   return value;
 }
 
-const KNOWN_KEYS = ['dIn', 'heads', 'headDim', 'dOut', 'causal', 'qkvBias', 'outProj', 'outProjBias', 'scale', 'defaultScale'] as const;
+const KNOWN_KEYS = ['dIn', 'heads', 'headDim', 'dOut', 'causal', 'qkvBias', 'outProj', 'outProjBias', 'scale', 'defaultScale', 'kvHeads', 'kdim', 'vdim'] as const;
 
 /** Largest finite float32: a scale beyond it cannot be represented by a float32 kernel. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -128,6 +144,15 @@ export function resolveConfig(config: MhaConfig | ResolvedMhaConfig): ResolvedMh
   if (dIn * dOut > MAX_ELEMENTS || dOut * dOut > MAX_ELEMENTS) {
     throw new MhaError(MhaErrorCode.InvalidConfig, 'config.dOut', dOut, `weights of ${dIn}x${dOut} or ${dOut}x${dOut} exceed ${MAX_ELEMENTS} elements`);
   }
+  const kvHeads = c.kvHeads === undefined ? heads : positiveInt(c.kvHeads, 'config.kvHeads');
+  if (heads % kvHeads !== 0) {
+    throw new MhaError(MhaErrorCode.HeadsNotDivisible, 'config.kvHeads', kvHeads, `must divide heads = ${heads} (grouped-query attention)`);
+  }
+  const kdim = c.kdim === undefined ? dIn : positiveInt(c.kdim, 'config.kdim');
+  const vdim = c.vdim === undefined ? dIn : positiveInt(c.vdim, 'config.vdim');
+  if (Math.max(kdim, vdim) * kvHeads * headDim > MAX_ELEMENTS) {
+    throw new MhaError(MhaErrorCode.InvalidConfig, 'config.kdim', Math.max(kdim, vdim), `weights of ${Math.max(kdim, vdim)}x${kvHeads * headDim} exceed ${MAX_ELEMENTS} elements`);
+  }
   const causal = optionalBool(c.causal, 'config.causal', false);
   const qkvBias = optionalBool(c.qkvBias, 'config.qkvBias', false);
   const outProj = optionalBool(c.outProj, 'config.outProj', true);
@@ -153,11 +178,21 @@ export function resolveConfig(config: MhaConfig | ResolvedMhaConfig): ResolvedMh
     outProjBias,
     scale: given ?? fallback,
     defaultScale: given === undefined || (flag && given === fallback),
+    kvHeads,
+    kdim,
+    vdim,
   });
 }
 
-/** The config as plain JSON (what fixtures and reports store): no `defaultScale`, `scale: null` when default. */
+/**
+ * The config as plain JSON (what fixtures and reports store): no `defaultScale`, `scale: null` when default;
+ * `kvHeads`, `kdim`, `vdim` only when they differ from their defaults (so older JSON stays byte-identical).
+ */
 export function configToJSON(config: ResolvedMhaConfig): MhaConfig {
+  const extra: Pick<MhaConfig, 'kvHeads' | 'kdim' | 'vdim'> = {};
+  if (config.kvHeads !== config.heads) extra.kvHeads = config.kvHeads;
+  if (config.kdim !== config.dIn) extra.kdim = config.kdim;
+  if (config.vdim !== config.dIn) extra.vdim = config.vdim;
   return {
     dIn: config.dIn,
     heads: config.heads,
@@ -167,5 +202,14 @@ export function configToJSON(config: ResolvedMhaConfig): MhaConfig {
     outProj: config.outProj,
     outProjBias: config.outProjBias,
     scale: config.defaultScale ? null : config.scale,
+    ...extra,
   };
+}
+
+/**
+ * True when a config needs more than the plain self-attention module kernel: grouped-query heads or key /
+ * value input widths other than `dIn`. Such modules run through core's lowering (SPEC.md, "Module features").
+ */
+export function isExtendedConfig(config: ResolvedMhaConfig): boolean {
+  return config.kvHeads !== config.heads || config.kdim !== config.dIn || config.vdim !== config.dIn;
 }

@@ -6,7 +6,7 @@
  */
 export { MhaError, MhaErrorCode, isMhaError } from './errors.js';
 export { type Tensor, MAX_ELEMENTS, numel, formatShape, tensor, checkShape, readShape, typedArrayKind, typedArrayLength, plainView, privateCopy } from './tensor.js';
-export { type MhaConfig, type ResolvedMhaConfig, resolveConfig, configToJSON } from './config.js';
+export { type MhaConfig, type ResolvedMhaConfig, resolveConfig, configToJSON, isExtendedConfig } from './config.js';
 export { type MhaWeights, type WeightName, WEIGHT_NAMES, weightShapes, validateWeights, parameterCount } from './weights.js';
 export {
   type TorchLinear,
@@ -32,6 +32,8 @@ export { KvCache, createKvCache, type KvCacheOptions } from './kv-cache.js';
 export { lowerAttention, scoreStage, concatSequence, causalOffset } from './attention-lowering.js';
 export {
   type ForwardOptions,
+  type CausalAlign,
+  validateMask,
   type ValidInput,
   type ValidAttention,
   type ValidAttentionCall,
@@ -69,3 +71,5 @@ export { linear64 } from './reference/linear.js';
 export { detectRuntime } from './runtime.js';
 export { inputTensor, attentionArgs, attentionResult, kernelResult, delegateKernel } from './delegate.js';
 export { formatTensor, type FormatTensorOptions } from './format-tensor.js';
+export { type ValidModuleCall, validateModuleCall, needsLowering, combinedMask, moduleCausalOffset, moduleTrace, averageHeads } from './module-options.js';
+export { fromTorchKeyPaddingMask, fromTorchAttnMask, type TorchMaskLike } from './torch-masks.js';

@@ -2,14 +2,36 @@ import type { AttentionMask, AttentionOptions, WeightsStage } from './attention-
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { KvCache } from './kv-cache.js';
+import type { Tensor } from './tensor.js';
 import { formatShape, MAX_ELEMENTS, numel, plainView, readShape, typedArrayKind, typedArrayLength } from './tensor.js';
 
-/** Options of a module's `forward`. */
+/** How a causal mask lines up queries and keys when `Tq != Tk` (SPEC.md, "Causal mask"). */
+export type CausalAlign = 'top-left' | 'bottom-right';
+
+/**
+ * Options of a module's `forward(x, options)`. `x` is the query input `[B, Tq, dIn]`; without `key`/`value`
+ * the module is self-attention (`Tk = Tq`). Masks use SPEC polarity (bool: nonzero attends); PyTorch's
+ * opposite polarity converts with `fromTorchKeyPaddingMask` / `fromTorchAttnMask`.
+ */
 export interface ForwardOptions {
-  /** Also return the attention weights `[B, heads, T, T]`. Default `false`. */
-  returnAttentionWeights?: boolean | undefined;
+  /** Key input `[B, Tk, kdim]` (cross-attention). Give `value` too. */
+  key?: Tensor | undefined;
+  /** Value input `[B, Tk, vdim]` (cross-attention). Give `key` too. */
+  value?: Tensor | undefined;
+  /** Attention mask broadcast right-aligned to `[B, heads, Tq, Tk]` (rank 2-4), bool or additive. */
+  mask?: AttentionMask | undefined;
+  /** Key-padding mask `[B, Tk]`: bool (nonzero = a real key, 0 = padding) or additive. */
+  keyPaddingMask?: AttentionMask | undefined;
+  /** Alignment of `config.causal` when `Tq != Tk`: `'top-left'` (default) or `'bottom-right'` (offset `Tk - Tq`). */
+  causalAlign?: CausalAlign | undefined;
+  /** Also return the attention weights `[B, heads, Tq, Tk]` (as `weights`). Default `false`. */
+  returnWeights?: boolean | undefined;
+  /** With `returnWeights`: average the weights over heads, `[B, Tq, Tk]` (PyTorch `average_attn_weights=True`). */
+  averageWeights?: boolean | undefined;
   /** Also return the {@link ShapeTrace} of the pass. Default `false`. */
   trace?: boolean | undefined;
+  /** @deprecated Use `returnWeights` (the core op's name); kept until the next major. */
+  returnAttentionWeights?: boolean | undefined;
 }
 
 /** A validated module input: `x` is `[batch, tokens, dIn]` float32. */
@@ -48,7 +70,7 @@ export function checkTensor(t: unknown, field: string, rank?: number): { data: F
   return { data: plainView(Float32Array, data as Float32Array), shape };
 }
 
-function optionalBoolOption(options: Readonly<Record<string, unknown>>, key: string, field: string): boolean {
+export function optionalBoolOption(options: Readonly<Record<string, unknown>>, key: string, field: string): boolean {
   const v = options[key];
   if (v === undefined) return false;
   if (typeof v !== 'boolean') throw new MhaError(MhaErrorCode.InvalidType, `${field}.${key}`, v, 'must be a boolean');
@@ -59,7 +81,7 @@ function optionalBoolOption(options: Readonly<Record<string, unknown>>, key: str
  * The known options of `options`, each own property read exactly once into a prototype-less record.
  * Inherited properties are ignored: a polluted `Object.prototype.causal` must not switch causal on.
  */
-function ownOptions(options: unknown, field: string, known: readonly string[]): Readonly<Record<string, unknown>> {
+export function ownOptions(options: unknown, field: string, known: readonly string[]): Readonly<Record<string, unknown>> {
   const out = Object.create(null) as Record<string, unknown>;
   if (options === undefined) return out;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -96,8 +118,11 @@ export function checkFinite(data: Float32Array, field: string): void {
   if (i >= 0) throw new MhaError(MhaErrorCode.NonFinite, `${field}[${i}]`, data[i], 'inputs and weights must be finite');
 }
 
-/** Validated {@link ForwardOptions} with defaults filled. */
-export function resolveForwardOptions(options: unknown): Required<{ [K in keyof ForwardOptions]: boolean }> {
+/**
+ * The two flags a module kernel receives, from options that hold only `returnAttentionWeights` / `trace`.
+ * `forward` itself validates every {@link ForwardOptions} field with `validateModuleCall`.
+ */
+export function resolveForwardOptions(options: unknown): { returnAttentionWeights: boolean; trace: boolean } {
   const o = ownOptions(options, 'options', ['returnAttentionWeights', 'trace']);
   return { returnAttentionWeights: optionalBoolOption(o, 'returnAttentionWeights', 'options'), trace: optionalBoolOption(o, 'trace', 'options') };
 }
@@ -318,25 +343,27 @@ function ownField(o: object, key: string): unknown {
   return Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined;
 }
 
-/** Validates a mask, reading its own `kind`, `data` and `shape` once each; returns a fresh mask of what was checked. */
-function validateMask(mask: unknown, target: readonly number[]): AttentionMask {
-  if (typeof mask !== 'object' || mask === null) throw new MhaError(MhaErrorCode.InvalidType, 'options.mask', mask, 'expected { kind, data, shape }');
+/**
+ * Validates a mask (named `field` in errors: `options.mask`, `options.keyPaddingMask`), reading its own `kind`, `data` and `shape` once each; returns a fresh mask of what was checked.
+ */
+export function validateMask(mask: unknown, target: readonly number[], field = 'options.mask'): AttentionMask {
+  if (typeof mask !== 'object' || mask === null) throw new MhaError(MhaErrorCode.InvalidType, field, mask, 'expected { kind, data, shape }');
   const kind = ownField(mask, 'kind');
   const rawData = ownField(mask, 'data');
   const rawShape = ownField(mask, 'shape');
-  if (kind !== 'bool' && kind !== 'additive') throw new MhaError(MhaErrorCode.InvalidOption, 'options.mask.kind', kind, "expected 'bool' or 'additive'");
+  if (kind !== 'bool' && kind !== 'additive') throw new MhaError(MhaErrorCode.InvalidOption, `${field}.kind`, kind, "expected 'bool' or 'additive'");
   const want = kind === 'bool' ? Uint8Array : Float32Array;
-  if (typedArrayKind(rawData) !== want.name) throw new MhaError(MhaErrorCode.InvalidType, 'options.mask.data', typedArrayKind(rawData) ?? rawData, `a ${kind} mask needs a ${want.name}`);
-  const shape = readShape(rawShape, 'options.mask.shape');
-  if (shape.length < 2 || shape.length > 4) throw new MhaError(MhaErrorCode.InvalidShape, 'options.mask.shape', shape, 'expected rank 2 to 4');
+  if (typedArrayKind(rawData) !== want.name) throw new MhaError(MhaErrorCode.InvalidType, `${field}.data`, typedArrayKind(rawData) ?? rawData, `a ${kind} mask needs a ${want.name}`);
+  const shape = readShape(rawShape, `${field}.shape`);
+  if (shape.length < 2 || shape.length > 4) throw new MhaError(MhaErrorCode.InvalidShape, `${field}.shape`, shape, 'expected rank 2 to 4');
   const length = typedArrayLength(rawData as ArrayBufferView);
-  if (length !== numel(shape)) throw new MhaError(MhaErrorCode.ShapeMismatch, 'options.mask.data', length, `expected ${numel(shape)} elements`);
+  if (length !== numel(shape)) throw new MhaError(MhaErrorCode.ShapeMismatch, `${field}.data`, length, `expected ${numel(shape)} elements`);
   const data = kind === 'bool' ? plainView(Uint8Array, rawData as Uint8Array) : plainView(Float32Array, rawData as Float32Array);
   // An additive mask may hold -Infinity (masked out); NaN or +Infinity would poison the softmax.
   if (kind === 'additive') {
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
-      if (Number.isNaN(v) || v === Infinity) throw new MhaError(MhaErrorCode.NonFinite, `options.mask.data[${i}]`, v, 'an additive mask may hold finite values and -Infinity only');
+      if (Number.isNaN(v) || v === Infinity) throw new MhaError(MhaErrorCode.NonFinite, `${field}.data[${i}]`, v, 'an additive mask may hold finite values and -Infinity only');
     }
   }
   const offset = target.length - shape.length;
@@ -344,7 +371,7 @@ function validateMask(mask: unknown, target: readonly number[]): AttentionMask {
     const t = target[offset + i]!;
     // The key axis may be shorter than the key count: ONNX pads it with -Infinity (masked).
     if (i === shape.length - 1 && d < t) return;
-    if (d !== t && d !== 1) throw new MhaError(MhaErrorCode.DimMismatch, `options.mask.shape[${i}]`, d, `cannot broadcast to ${formatShape(target)} (need ${t} or 1)`);
+    if (d !== t && d !== 1) throw new MhaError(MhaErrorCode.DimMismatch, `${field}.shape[${i}]`, d, `cannot broadcast to ${formatShape(target)} (need ${t} or 1)`);
   });
   return { kind, data, shape };
 }

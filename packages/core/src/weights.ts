@@ -9,8 +9,9 @@ import { checkFinite } from './validate.js';
  *
  * | field | shape | meaning |
  * |---|---|---|
- * | `wq`, `wk`, `wv` | `[dIn, dOut]` | projections; columns `h*headDim .. (h+1)*headDim-1` belong to head `h` |
- * | `bq`, `bk`, `bv` | `[dOut]` | present iff `config.qkvBias` |
+ * | `wq` | `[dIn, dOut]` | query projection; columns `h*headDim .. (h+1)*headDim-1` belong to head `h` |
+ * | `wk`, `wv` | `[kdim, kvHeads*headDim]`, `[vdim, kvHeads*headDim]` | key/value projections (`[dIn, dOut]` by default) |
+ * | `bq`, `bk`, `bv` | `[dOut]`, `[kvHeads*headDim]` x2 | present iff `config.qkvBias` |
  * | `wo` | `[dOut, dOut]` | output projection; present iff `config.outProj` |
  * | `bo` | `[dOut]` | present iff `config.outProjBias` |
  *
@@ -41,10 +42,11 @@ export const WEIGHT_NAMES: readonly WeightName[] = ['wq', 'wk', 'wv', 'bq', 'bk'
  * weightShapes(resolveConfig({ dIn: 3, dOut: 2, heads: 2 })).wq; // [3, 2]
  */
 export function weightShapes(config: ResolvedMhaConfig): Partial<Record<WeightName, readonly number[]>> {
-  const { dIn, dOut } = config;
+  const { dIn, dOut, kdim, vdim } = config;
+  const dKv = config.kvHeads * config.headDim;
   // Null prototype: `shapes.bq` of a config without biases is undefined even if Object.prototype is polluted.
-  const shapes: Partial<Record<WeightName, readonly number[]>> = Object.assign(Object.create(null) as object, { wq: [dIn, dOut], wk: [dIn, dOut], wv: [dIn, dOut] });
-  if (config.qkvBias) Object.assign(shapes, { bq: [dOut], bk: [dOut], bv: [dOut] });
+  const shapes: Partial<Record<WeightName, readonly number[]>> = Object.assign(Object.create(null) as object, { wq: [dIn, dOut], wk: [kdim, dKv], wv: [vdim, dKv] });
+  if (config.qkvBias) Object.assign(shapes, { bq: [dOut], bk: [dKv], bv: [dKv] });
   if (config.outProj) shapes.wo = [dOut, dOut];
   if (config.outProjBias) shapes.bo = [dOut];
   return shapes;

@@ -1,0 +1,149 @@
+import type { AttentionMask } from './attention-options.js';
+import { resolveConfig, type ResolvedMhaConfig } from './config.js';
+import { MhaError, MhaErrorCode } from './errors.js';
+import { combinedMask, type ValidModuleCall } from './module-options.js';
+import type { ValidAttention } from './validate.js';
+import { validateWeights, type MhaWeights } from './weights.js';
+import type { BackendDefinition, Capability, ModuleKernel } from './backend.js';
+
+/** What a lowered module call returns, before core's size and finiteness checks. */
+export interface LoweredResult {
+  readonly output: Float32Array;
+  /** `[B, heads, Tq, Tk]` per head, when asked for. */
+  readonly weights: Float32Array | undefined;
+}
+
+/**
+ * Core's lowering of the module features the kernel interface does not carry (cross-attention, `kdim`/`vdim`,
+ * grouped-query heads, masks, bottom-right causal) onto what every backend already has, so each backend
+ * computes all of the arithmetic itself:
+ * - each projection `y = x W + b` runs on the backend's own **module kernel**, built for a one-head,
+ *   one-token module whose `wv = W`, `bv = b` and `wq = wk = 0`: with one key the softmax weight is exactly
+ *   1, so the kernel's output is exactly `x W + b` (the `B*T` rows are the batch, `T = 1`);
+ * - the attention runs on the backend's **core op** (`attention`), with GQA, `Tq != Tk` and the combined
+ *   mask (see `combinedMask`).
+ * Core only moves data (split/merge heads) in between. Helper kernels are created on first use and
+ * disposed with the module.
+ */
+export class ModuleLowering {
+  private readonly kernels = new Map<string, Promise<ModuleKernel>>();
+  private readonly dKv: number;
+
+  constructor(
+    private readonly def: BackendDefinition,
+    private readonly cfg: ResolvedMhaConfig,
+    private readonly weights: Readonly<MhaWeights>,
+    private readonly check: (field: string, a: Float32Array | undefined, expected: number) => Float32Array,
+  ) {
+    this.dKv = cfg.kvHeads * cfg.headDim;
+  }
+
+  private kernel(name: 'q' | 'k' | 'v' | 'o', inW: number, n: number, w: Float32Array, b: Float32Array | undefined): Promise<ModuleKernel> {
+    let k = this.kernels.get(name);
+    if (!k) {
+      const cfg = resolveConfig({ dIn: inW, heads: 1, headDim: n, qkvBias: true, outProj: false });
+      const zeros = new Float32Array(inW * n);
+      const pw = validateWeights(cfg, { wq: zeros, wk: zeros, wv: w, bq: new Float32Array(n), bk: new Float32Array(n), bv: b ?? new Float32Array(n) });
+      k = Promise.resolve(this.def.createKernel(cfg, pw));
+      this.kernels.set(name, k);
+    }
+    return k;
+  }
+
+  /** `[rows, inW] @ W [inW, n] + b` on the backend's module kernel. */
+  private async project(name: 'q' | 'k' | 'v' | 'o', x: Float32Array, rows: number, inW: number, n: number, w: Float32Array, b: Float32Array | undefined): Promise<Float32Array> {
+    const kernel = await this.kernel(name, inW, n, w, b);
+    const r = await kernel.forward({ x, batch: rows, tokens: 1 }, { returnAttentionWeights: false, trace: false });
+    return this.check(`output`, r.output, rows * n);
+  }
+
+  /** Runs one validated call whose inputs are already private (see `privateInputs`) and mask combined. */
+  async forward(call: ValidModuleCall, combined: ReturnType<typeof combinedMask>): Promise<LoweredResult> {
+    const { cfg, weights: w, dKv } = this;
+    const { batch: B, tq, tk } = call;
+    const { heads: H, kvHeads: Hkv, headDim: dh, dOut } = cfg;
+    let context: Float32Array;
+    let weights: Float32Array | undefined;
+    if (tk === 0) {
+      // No key: every query row is fully masked, so its context is zero (SPEC.md, "Empty inputs").
+      context = new Float32Array(B * H * tq * dh);
+      weights = call.returnWeights ? new Float32Array(0) : undefined;
+    } else {
+      const [q, k, v] = await Promise.all([
+        this.project('q', call.x, B * tq, cfg.dIn, dOut, w.wq, w.bq),
+        this.project('k', call.key, B * tk, cfg.kdim, dKv, w.wk, w.bk),
+        this.project('v', call.value, B * tk, cfg.vdim, dKv, w.wv, w.bv),
+      ]);
+      const a: ValidAttention = {
+        q: split(q, B, tq, H, dh),
+        k: split(k, B, tk, Hkv, dh),
+        v: split(v, B, tk, Hkv, dh),
+        batch: B,
+        qHeads: H,
+        kvHeads: Hkv,
+        tq,
+        tk,
+        dk: dh,
+        dv: dh,
+        causal: combined.causal,
+        scale: cfg.scale,
+        defaultScale: cfg.defaultScale,
+        softcap: 0,
+        mask: combined.mask,
+        returnWeights: call.returnWeights,
+      };
+      const missing = needed(a).filter((c) => !this.def.capabilities.includes(c));
+      if (missing.length > 0) {
+        throw new MhaError(MhaErrorCode.Unsupported, 'options', missing, `backend '${this.def.name}' lacks core-op capabilities ${missing.join(', ')} that this module call is lowered onto`);
+      }
+      const r = await this.def.attention(a);
+      context = this.check('context', r.output, B * H * tq * dh);
+      weights = call.returnWeights ? this.check('weights', r.weights, B * H * tq * tk) : undefined;
+    }
+    const merged = merge(context, B, tq, H, dh);
+    const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
+    return { output, weights };
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.kernels.values()];
+    this.kernels.clear();
+    for (const k of await Promise.allSettled(all)) if (k.status === 'fulfilled') await k.value.dispose?.();
+  }
+}
+
+function needed(a: ValidAttention): Capability[] {
+  const need: Capability[] = [];
+  if (a.tq !== a.tk) need.push('cross-attention');
+  if (a.kvHeads !== a.qHeads) need.push('grouped-query');
+  if (a.mask) need.push('attn-mask');
+  return need;
+}
+
+/** `[B*T, H*dh]` -> `[B, H, T, dh]` (fresh memory). */
+export function split(src: Float32Array, B: number, T: number, H: number, dh: number): Float32Array {
+  const out = new Float32Array(B * H * T * dh);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * H * dh;
+      for (let h = 0; h < H; h++) out.set(src.subarray(row + h * dh, row + (h + 1) * dh), ((b * H + h) * T + t) * dh);
+    }
+  }
+  return out;
+}
+
+/** `[B, H, T, dh]` -> `[B*T, H*dh]`. */
+export function merge(src: Float32Array, B: number, T: number, H: number, dh: number): Float32Array {
+  const out = new Float32Array(B * T * H * dh);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const from = ((b * H + h) * T + t) * dh;
+        out.set(src.subarray(from, from + dh), (b * T + t) * H * dh + h * dh);
+      }
+    }
+  }
+  return out;
+}
+
+export type { AttentionMask };
