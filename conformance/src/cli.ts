@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GROUPS, type Group } from './case.js';
+import { loadModuleFixtures } from './module-fixture-files.js';
 import { builtinFixturesDir, loadFixtureDir, readRegularFile } from './fixture-files.js';
 import { isRepoBackendPath, loadBackends, ownRepoRoot, repoBackendModules, resolveModule } from './load-backend.js';
 import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
@@ -200,12 +201,13 @@ async function main(): Promise<number> {
   const fixtures = [builtinFixturesDir(), ...args.fixtures].flatMap((d) => loadFixtureDir(d));
   const groups = args.group.length > 0 ? (args.group as Group[]) : undefined;
   const onnxPeer = loadOnnxPeerCases(builtinOnnxPeerDir());
+  const moduleFixtures = loadModuleFixtures();
   if (profile?.expectations && !process.env.MHA_CONFORMANCE_CHILD) {
-    const ids = new Set(buildSuite({ fixtures, onnxPeer }).map((c) => c.id));
+    const ids = new Set(buildSuite({ fixtures, onnxPeer, moduleFixtures }).map((c) => c.id));
     for (const id of Object.keys(profile.expectations)) if (!ids.has(id)) console.error(`warning: --profile expectation ${printable(JSON.stringify(id))} matches no test id`);
   }
   if (args.list) {
-    for (const c of buildSuite({ fixtures, onnxPeer, groups, filter: args.filter })) console.log(printable(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`));
+    for (const c of buildSuite({ fixtures, onnxPeer, moduleFixtures, groups, filter: args.filter })) console.log(printable(`${c.id}${c.needs?.length ? `  (needs ${c.needs.join(', ')})` : ''}`));
     return 0;
   }
   let specs: string[];
@@ -236,7 +238,7 @@ async function main(): Promise<number> {
       const notes: string[] = [];
       if (!repo && PROFILES[backend.name]) notes.push(`'${backend.name}' is also the name of one of this repository's backends, but this one was loaded from ${file}, outside the repository's packages: its profile does not apply (default tolerance; use --tolerance or --profile)`);
       if (profile?.tolerance) notes.push(`tolerance from ${args.tolerance ? '--tolerance' : '--profile'}: atol ${profile.tolerance.atol}, rtol ${profile.tolerance.rtol}`);
-      reports.push(await runSuite(backend, { fixtures, onnxPeer, groups, filter: args.filter, profile, repoProfile: repo, maxFailures: limit, notes, onResult: progress(backend.name) }));
+      reports.push(await runSuite(backend, { fixtures, onnxPeer, moduleFixtures, groups, filter: args.filter, profile, repoProfile: repo, maxFailures: limit, notes, onResult: progress(backend.name) }));
       if (args.bail && failed(reports)) break;
     }
   }

@@ -10,6 +10,8 @@ import { propertyCases } from './groups/properties.js';
 import { onnxPeerCases } from './groups/onnx-peer.js';
 import { kvCacheCases } from './groups/kv-cache.js';
 import { lifecycleCases } from './groups/lifecycle.js';
+import { moduleFeatureCases } from './groups/module-features.js';
+import type { ModuleFeatureFixture } from './module-fixtures.js';
 import type { OnnxPeerCase } from './onnx-peer.js';
 import { shapeCases } from './groups/shapes.js';
 import { profileFor, type BackendProfile } from './profiles.js';
@@ -21,6 +23,8 @@ export interface SuiteOptions {
   readonly fixtures: readonly Fixture[];
   /** ONNX Attention peer cases for the onnx-peer group (default: none). */
   readonly onnxPeer?: readonly OnnxPeerCase[] | undefined;
+  /** Module-feature golden cases (`mha-module-fixture/1`, default: none; Node loads them with `loadModuleFixtures`). */
+  readonly moduleFixtures?: readonly ModuleFeatureFixture[] | undefined;
   /** Only these groups (default: all). */
   readonly groups?: readonly Group[] | undefined;
   /** Only ids containing this substring. */
@@ -29,7 +33,7 @@ export interface SuiteOptions {
 
 /** Every case of the suite, in group order, with unique ids. */
 export function buildSuite(options: SuiteOptions): ConformanceCase[] {
-  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...kvCacheCases(), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...lifecycleCases(), ...errorCases()];
+  const all = [...shapeCases(), ...causalMaskCases(), ...headSplitCases(), ...numericCases(options.fixtures), ...kvCacheCases(), ...propertyCases(), ...onnxPeerCases(options.onnxPeer ?? []), ...lifecycleCases(), ...errorCases(), ...moduleFeatureCases(options.moduleFixtures ?? [])];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.id)) throw new Error(`duplicate conformance id ${c.id}`);

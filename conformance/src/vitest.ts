@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MhaBackend } from '@mha/core';
 import { GROUPS, type Group } from './case.js';
+import { loadModuleFixtures } from './module-fixture-files.js';
 import { builtinFixturesDir, loadFixtureDir } from './fixture-files.js';
 import { builtinOnnxPeerDir, loadOnnxPeerCases } from './onnx-peer.js';
 import { isRepoBackendPath } from './load-backend.js';
@@ -41,7 +42,7 @@ export function describeConformance(backend: MhaBackend | (() => MhaBackend), op
   const b = typeof backend === 'function' ? backend() : backend;
   const fixtures = [builtinFixturesDir(), ...(options.fixtureDirs ?? [])].flatMap((d) => loadFixtureDir(d));
   const profile = profileFor(b.name, options.profile, { repo: options.repoProfile ?? isRepoBackendPath(process.cwd()) });
-  const cases = buildSuite({ fixtures, onnxPeer: loadOnnxPeerCases(builtinOnnxPeerDir()), groups: options.groups });
+  const cases = buildSuite({ fixtures, onnxPeer: loadOnnxPeerCases(builtinOnnxPeerDir()), moduleFixtures: loadModuleFixtures(), groups: options.groups });
   describe(`conformance: ${b.name}`, () => {
     for (const group of GROUPS) {
       const inGroup = cases.filter((c) => c.group === group);

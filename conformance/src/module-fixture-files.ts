@@ -1,0 +1,32 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MhaError, MhaErrorCode } from '@mha/core';
+import { readRegularFile } from './fixture-files.js';
+import { parseModuleFixture, type ModuleFeatureFixture } from './module-fixtures.js';
+
+/** Directory of the module-feature fixtures shipped in this package (the repo's fixtures/module-features). */
+export function builtinModuleFixturesDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const found = [join(here, 'fixtures', 'module-features'), join(here, '..', '..', 'fixtures', 'module-features')].find((d) => existsSync(join(d, 'index.json')));
+  if (!found) throw new MhaError(MhaErrorCode.InvalidType, 'fixtures', 'module-features', 'module-feature fixtures not found (was the package built?)');
+  return found;
+}
+
+/** Every module-feature fixture of `dir` (default: the built-in ones), sorted by file name. */
+export function loadModuleFixtures(dir = builtinModuleFixturesDir()): ModuleFeatureFixture[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'index.json')
+    .sort()
+    .map((f) => {
+      const path = join(dir, f);
+      let json: unknown;
+      try {
+        json = JSON.parse(readRegularFile(path));
+      } catch (e) {
+        if (e instanceof MhaError) throw e;
+        throw new MhaError(MhaErrorCode.InvalidType, path, undefined, 'not valid JSON');
+      }
+      return parseModuleFixture(json, path);
+    });
+}

@@ -1,0 +1,67 @@
+import { fromTorchAttnMask, fromTorchKeyPaddingMask, MhaError, MhaErrorCode, resolveConfig, validateWeights, type AttentionMask, type ForwardOptions, type MhaConfig, type MhaWeights, type ResolvedMhaConfig, type Tensor } from '@mha/core';
+import { decodeTensor } from './fixture.js';
+
+/**
+ * A module-feature golden case (`mha-module-fixture/1`, fixtures/FORMAT.md "Module-feature fixtures"):
+ * a module in canonical weights, inputs, the forward options (masks in **PyTorch** polarity, converted
+ * here with `fromTorchKeyPaddingMask` / `fromTorchAttnMask`, so the adapters are checked against torch)
+ * and torch's output and weights. `NaN` in `expected` marks what torch leaves undefined (a fully masked
+ * query row); SPEC defines it (a zero context), checked against the float64 reference instead.
+ */
+export interface ModuleFeatureFixture {
+  readonly id: string;
+  readonly description: string;
+  readonly oracle: string;
+  readonly config: ResolvedMhaConfig;
+  readonly weights: MhaWeights;
+  readonly x: Tensor;
+  /** The forward options, masks already converted to SPEC polarity (`returnWeights` not included). */
+  readonly options: ForwardOptions;
+  readonly expected: { readonly output: Tensor; readonly weights: Tensor };
+}
+
+function obj(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MhaError(MhaErrorCode.InvalidType, field, typeof v, 'expected a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function torchMask(v: unknown, field: string, convert: (m: { data: Float32Array | Uint8Array; shape: number[]; dtype: 'bool' | 'float32' }) => AttentionMask): AttentionMask {
+  const o = obj(v, field);
+  const t = decodeTensor(o.tensor, `${field}.tensor`);
+  if (o.dtype === 'bool') return convert({ data: Uint8Array.from(t.data), shape: [...t.shape], dtype: 'bool' });
+  if (o.dtype === 'float32') return convert({ data: t.data, shape: [...t.shape], dtype: 'float32' });
+  throw new MhaError(MhaErrorCode.InvalidType, `${field}.dtype`, o.dtype, "expected 'bool' or 'float32'");
+}
+
+/** Parses one `mha-module-fixture/1` object; malformed input raises an MhaError naming the field. */
+export function parseModuleFixture(json: unknown, where: string): ModuleFeatureFixture {
+  const o = obj(json, where);
+  if (o.format !== 'mha-module-fixture/1') throw new MhaError(MhaErrorCode.InvalidType, `${where}.format`, o.format, "expected 'mha-module-fixture/1'");
+  if (typeof o.id !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,127}$/.test(o.id)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.id`, typeof o.id, 'expected a kebab-case id');
+  const config = resolveConfig(obj(o.config, `${where}.config`) as unknown as MhaConfig);
+  const rawW = obj(o.weights, `${where}.weights`);
+  const weights: Record<string, Float32Array> = {};
+  for (const k of Object.keys(rawW)) weights[k] = decodeTensor(rawW[k], `${where}.weights.${k}`).data;
+  const inputs = obj(o.inputs, `${where}.inputs`);
+  const opts = obj(o.options, `${where}.options`);
+  const options: ForwardOptions = {};
+  if (inputs.key !== undefined) {
+    options.key = decodeTensor(inputs.key, `${where}.inputs.key`);
+    options.value = decodeTensor(inputs.value, `${where}.inputs.value`);
+  }
+  if (opts.causalAlign !== undefined) options.causalAlign = opts.causalAlign as 'top-left' | 'bottom-right';
+  if (opts.keyPaddingMask !== undefined) options.keyPaddingMask = torchMask(opts.keyPaddingMask, `${where}.options.keyPaddingMask`, fromTorchKeyPaddingMask);
+  if (opts.attnMask !== undefined) options.mask = torchMask(opts.attnMask, `${where}.options.attnMask`, (m) => fromTorchAttnMask(m, { heads: config.heads }));
+  if (opts.averageWeights === true) options.averageWeights = true;
+  const expected = obj(o.expected, `${where}.expected`);
+  return {
+    id: o.id,
+    description: String(o.description),
+    oracle: String(o.oracle),
+    config,
+    weights: validateWeights(config, weights as unknown as MhaWeights),
+    x: decodeTensor(inputs.x, `${where}.inputs.x`),
+    options,
+    expected: { output: decodeTensor(expected.output, `${where}.expected.output`), weights: decodeTensor(expected.weights, `${where}.expected.weights`) },
+  };
+}
