@@ -145,7 +145,7 @@ export function errorCases(): ConformanceCase[] {
     ],
     ['core-op-NaN-key', err(MhaErrorCode.NonFinite, 'k.data[0]', Number.NaN), (b) => b.attention(randomTensor([1, 1, 2, 4], 1), { data: new Float32Array(8).fill(Number.NaN), shape: [1, 1, 2, 4] }, randomTensor([1, 1, 2, 4], 3))],
     ['option-wrong-type', err(MhaErrorCode.InvalidType, 'options.returnAttentionWeights', 'yes'), (b) => forward(b, good().x, { returnAttentionWeights: 'yes' })],
-    ['option-unknown', err(MhaErrorCode.InvalidOption, 'options.returnWeights', true), (b) => forward(b, good().x, { returnWeights: true })],
+    ['option-unknown', err(MhaErrorCode.InvalidOption, 'options.softcap', 1), (b) => forward(b, good().x, { softcap: 1 })],
     [
       'forward-after-dispose',
       err(MhaErrorCode.Disposed, 'module', new ValueCheck("the backend's name", (v, b) => v === b.name)),
