@@ -26,7 +26,10 @@ export interface HeadWeights {
 }
 
 /** The PyTorch module layouts the converters understand (state_dict naming, see {@link fromTorchStateDict}). */
-export type TorchLayout = 'book-wrapper' | 'book-mha' | 'torch-mha' | 'fused-qkv';
+export type TorchLayout = 'book-wrapper' | 'book-mha' | 'torch-mha' | 'fused-qkv' | 'gpt2' | 'bert' | 'vit' | 'llama' | 't5';
+
+/** Every {@link TorchLayout}. */
+export const TORCH_LAYOUTS: readonly TorchLayout[] = ['book-wrapper', 'book-mha', 'torch-mha', 'fused-qkv', 'gpt2', 'bert', 'vit', 'llama', 't5'];
 
 /**
  * Reads one tensor (see {@link TensorLike}) into a fresh float32 array of exactly `shape`'s element
@@ -85,10 +88,11 @@ export function fromTorchLinear(
 ): MhaWeights {
   const cfg = resolveConfig(config);
   const { dIn, dOut } = cfg;
+  const dKv = cfg.kvHeads * cfg.headDim;
   expectObject(parts, 'parts', '{ query, key, value, out? } of nn.Linear parameters');
   const q = linear(own(parts, 'query'), dOut, dIn, names.query, cfg.qkvBias);
-  const k = linear(own(parts, 'key'), dOut, dIn, names.key, cfg.qkvBias);
-  const v = linear(own(parts, 'value'), dOut, dIn, names.value, cfg.qkvBias);
+  const k = linear(own(parts, 'key'), dKv, cfg.kdim, names.key, cfg.qkvBias);
+  const v = linear(own(parts, 'value'), dKv, cfg.vdim, names.value, cfg.qkvBias);
   const weights: MhaWeights = { wq: q.w, wk: k.w, wv: v.w, bq: q.b, bk: k.b, bv: v.b };
   const out = own(parts, 'out');
   if (cfg.outProj) {
@@ -246,6 +250,11 @@ export interface StateDictOptions {
 /** The non-parameter buffers each layout registers (the book's causal `mask`): accepted and ignored. */
 function isBuffer(layout: TorchLayout, key: string, heads: number): boolean {
   if (layout === 'book-mha') return key === 'mask';
+  // Hugging Face: GPT-2's causal `bias` / `masked_bias` buffers, Llama's rotary `inv_freq`, BERT/ViT's
+  // post-attention LayerNorm (outside the attention module: apply it yourself after the residual).
+  if (layout === 'gpt2') return key === 'bias' || key === 'masked_bias';
+  if (layout === 'llama') return key === 'rotary_emb.inv_freq';
+  if (layout === 'bert' || layout === 'vit') return key === 'output.LayerNorm.weight' || key === 'output.LayerNorm.bias';
   if (layout === 'book-wrapper') {
     const m = /^heads\.(\d+)\.mask$/.exec(key);
     return m !== null && Number(m[1]) < heads && String(Number(m[1])) === m[1];
@@ -259,7 +268,34 @@ const ANCHOR: Record<TorchLayout, string> = {
   'book-mha': 'W_query.weight',
   'torch-mha': 'in_proj_weight',
   'fused-qkv': 'qkv.weight',
+  gpt2: 'c_attn.weight',
+  bert: 'self.query.weight',
+  vit: 'attention.query.weight',
+  llama: 'q_proj.weight',
+  t5: 'q.weight',
 };
+
+/**
+ * Which layouts a state_dict holds, and under which prefixes: every key ending in a layout's anchor
+ * (`c_attn.weight` for GPT-2, `self.query.weight` for BERT, `q_proj.weight` for Llama, ...) names one
+ * match. For a whole model this lists every attention layer, e.g.
+ * `[{ layout: 'gpt2', prefix: 'transformer.h.0.attn.' }, { layout: 'gpt2', prefix: 'transformer.h.1.attn.' }]`.
+ *
+ * @example
+ * const [first] = detectLayouts(tensors);
+ * const w = fromTorchStateDict(first.layout, cfg, tensors, { prefix: first.prefix });
+ */
+export function detectLayouts(sd: Readonly<Record<string, unknown>>): { layout: TorchLayout; prefix: string }[] {
+  expectObject(sd, 'stateDict', 'a state_dict: an object of tensors keyed by parameter name');
+  const out: { layout: TorchLayout; prefix: string }[] = [];
+  for (const key of Object.keys(sd)) {
+    for (const layout of TORCH_LAYOUTS) {
+      const anchor = ANCHOR[layout];
+      if (key === anchor || key.endsWith(`.${anchor}`)) out.push({ layout, prefix: key.slice(0, key.length - anchor.length) });
+    }
+  }
+  return out;
+}
 
 function commonPrefix(keys: readonly string[]): string {
   if (keys.length === 0) return '';
@@ -284,6 +320,12 @@ function prefixHint(layout: TorchLayout, keys: readonly string[]): string {
  * - `book-mha`: `W_query.weight` / `W_key` / `W_value` (`[dOut, dIn]`), `out_proj.weight` / `.bias`
  * - `torch-mha`: `in_proj_weight` (`[3*dOut, dIn]`), `in_proj_bias`, `out_proj.weight`, `out_proj.bias`
  * - `fused-qkv` (the tutorial's fused-QKV `MultiHeadSelfAttention`): `qkv.weight` (`[3*dOut, dIn]`), `qkv.bias`, `proj.weight`, `proj.bias`
+ * - `gpt2`: `c_attn.weight` (Conv1D, `[dIn, 3*dOut]`, columns q|k|v), `c_attn.bias`, `c_proj.weight` (`[dOut, dOut]`), `c_proj.bias`; buffers `bias`, `masked_bias` ignored
+ * - `bert` / `vit`: `self.query|key|value` (ViT: `attention.query|key|value`), `output.dense`; `output.LayerNorm.*` ignored (outside the module)
+ * - `llama` (Mistral, Qwen2): `q_proj`, `k_proj`, `v_proj` (`[kvHeads*headDim, dIn]` with GQA), `o_proj`; no RoPE (apply it yourself)
+ * - `t5`: `q`, `k`, `v`, `o` without biases (T5 does not scale scores: use `scale: 1`)
+ *
+ * {@link detectLayouts} lists which layouts (and prefixes) a state_dict holds.
  *
  * Values may be any {@link TensorLike} (a JSON-saved state_dict's nested arrays included). The book's
  * registered causal-mask buffers (`mask`, `heads.{h}.mask`) are accepted and ignored: the mask comes
@@ -295,7 +337,7 @@ function prefixHint(layout: TorchLayout, keys: readonly string[]): string {
  */
 export function fromTorchStateDict(layout: TorchLayout, config: MhaConfig | ResolvedMhaConfig, sd: Readonly<Record<string, StateDictValue>>, options?: StateDictOptions): MhaWeights {
   if (!Object.hasOwn(ANCHOR, layout)) {
-    throw new MhaError(MhaErrorCode.InvalidOption, 'layout', layout, "expected 'book-wrapper' | 'book-mha' | 'torch-mha' | 'fused-qkv'");
+    throw new MhaError(MhaErrorCode.InvalidOption, 'layout', layout,  `expected one of ${TORCH_LAYOUTS.join(', ')}`);
   }
   const cfg = resolveConfig(config);
   expectObject(sd, 'stateDict', 'a state_dict: an object of tensors keyed by parameter name');
@@ -350,6 +392,56 @@ export function fromTorchStateDict(layout: TorchLayout, config: MhaConfig | Reso
         cfg,
         { weight: get('in_proj_weight') as TensorLike, bias: get('in_proj_bias') as TensorLike | undefined, out: cfg.outProj ? lin('out_proj') : undefined },
         { weight: `${prefix}in_proj_weight`, bias: `${prefix}in_proj_bias`, out: `${prefix}out_proj` },
+      );
+      break;
+    case 'gpt2': {
+      // Conv1D stores [in, out]: the canonical orientation already; c_attn's columns are q | k | v.
+      const w = expectTensor(get('c_attn.weight'), [dIn, 3 * cfg.dOut], `${prefix}c_attn.weight`);
+      const cols = (start: number): Float32Array => {
+        const out = new Float32Array(dIn * cfg.dOut);
+        for (let r = 0; r < dIn; r++) out.set(w.subarray(r * 3 * cfg.dOut + start, r * 3 * cfg.dOut + start + cfg.dOut), r * cfg.dOut);
+        return out;
+      };
+      const parts: MhaWeights = { wq: cols(0), wk: cols(cfg.dOut), wv: cols(2 * cfg.dOut) };
+      const bias = get('c_attn.bias');
+      if (cfg.qkvBias) {
+        const b = expectTensor(bias, [3 * cfg.dOut], `${prefix}c_attn.bias`);
+        Object.assign(parts, { bq: b.subarray(0, cfg.dOut), bk: b.subarray(cfg.dOut, 2 * cfg.dOut), bv: b.subarray(2 * cfg.dOut) });
+      } else if (bias !== undefined) throw new MhaError(MhaErrorCode.WeightShape, `${prefix}c_attn.bias`, bias, 'config says qkvBias is false');
+      if (cfg.outProj) {
+        parts.wo = expectTensor(get('c_proj.weight'), [cfg.dOut, cfg.dOut], `${prefix}c_proj.weight`);
+        const ob = get('c_proj.bias');
+        if (cfg.outProjBias) parts.bo = expectTensor(ob, [cfg.dOut], `${prefix}c_proj.bias`);
+        else if (ob !== undefined) throw new MhaError(MhaErrorCode.WeightShape, `${prefix}c_proj.bias`, ob, 'config says outProjBias is false');
+      }
+      weights = validateWeights(cfg, stripUndefined(parts));
+      break;
+    }
+    case 'bert':
+    case 'vit': {
+      const sub = layout === 'bert' ? 'self.' : 'attention.';
+      weights = fromTorchLinear(
+        cfg,
+        { query: lin(`${sub}query`), key: lin(`${sub}key`), value: lin(`${sub}value`), out: cfg.outProj ? lin('output.dense') : undefined },
+        { query: `${prefix}${sub}query`, key: `${prefix}${sub}key`, value: `${prefix}${sub}value`, out: `${prefix}output.dense` },
+      );
+      break;
+    }
+    case 'llama':
+      weights = fromTorchLinear(
+        cfg,
+        { query: lin('q_proj'), key: lin('k_proj'), value: lin('v_proj'), out: cfg.outProj ? lin('o_proj') : undefined },
+        { query: `${prefix}q_proj`, key: `${prefix}k_proj`, value: `${prefix}v_proj`, out: `${prefix}o_proj` },
+      );
+      break;
+    case 't5':
+      if (entries.has('relative_attention_bias.weight')) {
+        throw new MhaError(MhaErrorCode.Unsupported, `${prefix}relative_attention_bias.weight`, entries.get('relative_attention_bias.weight'), "T5's relative position bias is not part of the module; pass it as an additive mask");
+      }
+      weights = fromTorchLinear(
+        cfg,
+        { query: lin('q'), key: lin('k'), value: lin('v'), out: cfg.outProj ? lin('o') : undefined },
+        { query: `${prefix}q`, key: `${prefix}k`, value: `${prefix}v`, out: `${prefix}o` },
       );
       break;
     case 'fused-qkv':

@@ -22,6 +22,8 @@ export {
   fromPackedQkv,
   fromTorchMultiheadAttention,
   fromTorchStateDict,
+  detectLayouts,
+  TORCH_LAYOUTS,
   toPerHead,
   fromPerHead,
 } from './convert.js';
@@ -73,3 +75,4 @@ export { inputTensor, attentionArgs, attentionResult, kernelResult, delegateKern
 export { formatTensor, type FormatTensorOptions } from './format-tensor.js';
 export { type ValidModuleCall, validateModuleCall, needsLowering, combinedMask, moduleCausalOffset, moduleTrace, averageHeads } from './module-options.js';
 export { fromTorchKeyPaddingMask, fromTorchAttnMask, type TorchMaskLike } from './torch-masks.js';
+export { readSafetensors, type SafetensorsTensor, type SafetensorsDtype } from './safetensors.js';
