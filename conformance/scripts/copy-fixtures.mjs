@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 rmSync(join(here, '..', 'dist', 'fixtures', 'onnx-attention'), { recursive: true, force: true });
-for (const name of ['golden', 'module-features']) {
+for (const name of ['golden', 'module-features', 'checkpoints']) {
   const src = join(here, '..', '..', 'fixtures', name);
   const dst = join(here, '..', 'dist', 'fixtures', name);
   rmSync(dst, { recursive: true, force: true });

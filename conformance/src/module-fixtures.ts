@@ -1,4 +1,4 @@
-import { fromTorchAttnMask, fromTorchKeyPaddingMask, MhaError, MhaErrorCode, resolveConfig, validateWeights, type AttentionMask, type ForwardOptions, type MhaConfig, type MhaWeights, type ResolvedMhaConfig, type Tensor } from '@mha/core';
+import { fromTorchAttnMask, fromTorchKeyPaddingMask, fromTorchStateDict, readSafetensors, type TorchLayout, MhaError, MhaErrorCode, resolveConfig, validateWeights, type AttentionMask, type ForwardOptions, type MhaConfig, type MhaWeights, type ResolvedMhaConfig, type Tensor } from '@mha/core';
 import { decodeTensor } from './fixture.js';
 
 /**
@@ -17,7 +17,8 @@ export interface ModuleFeatureFixture {
   readonly x: Tensor;
   /** The forward options, masks already converted to SPEC polarity (`returnWeights` not included). */
   readonly options: ForwardOptions;
-  readonly expected: { readonly output: Tensor; readonly weights: Tensor };
+  /** torch's output and (when stored) weights. */
+  readonly expected: { readonly output: Tensor; readonly weights?: Tensor | undefined };
 }
 
 function obj(v: unknown, field: string): Record<string, unknown> {
@@ -63,5 +64,38 @@ export function parseModuleFixture(json: unknown, where: string): ModuleFeatureF
     x: decodeTensor(inputs.x, `${where}.inputs.x`),
     options,
     expected: { output: decodeTensor(expected.output, `${where}.expected.output`), weights: decodeTensor(expected.weights, `${where}.expected.weights`) },
+  };
+}
+
+/**
+ * Parses one `mha-checkpoint-fixture/1` object (fixtures/checkpoints: a tiny GPT-2 / BERT / Llama layer) with
+ * its `.safetensors` bytes: the weights come from the file through `readSafetensors` and `fromTorchStateDict`
+ * (layout and prefix as stored), the HF `attention_mask` (1 = token, SPEC polarity already) becomes the
+ * key-padding mask.
+ */
+export function parseCheckpointFixture(json: unknown, file: Uint8Array, where: string): ModuleFeatureFixture {
+  const o = obj(json, where);
+  if (o.format !== 'mha-checkpoint-fixture/1') throw new MhaError(MhaErrorCode.InvalidType, `${where}.format`, o.format, "expected 'mha-checkpoint-fixture/1'");
+  if (typeof o.id !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,127}$/.test(o.id)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.id`, typeof o.id, 'expected a kebab-case id');
+  const config = resolveConfig(obj(o.config, `${where}.config`) as unknown as MhaConfig);
+  const { tensors } = readSafetensors(file);
+  const weights = fromTorchStateDict(o.layout as TorchLayout, config, tensors, { prefix: String(o.prefix) });
+  const opts = obj(o.options, `${where}.options`);
+  const options: ForwardOptions = {};
+  if (opts.attentionMask !== undefined) {
+    const m = decodeTensor(opts.attentionMask, `${where}.options.attentionMask`);
+    options.keyPaddingMask = { kind: 'bool', data: Uint8Array.from(m.data), shape: [...m.shape] };
+  }
+  const inputs = obj(o.inputs, `${where}.inputs`);
+  const expected = obj(o.expected, `${where}.expected`);
+  return {
+    id: `checkpoint-${o.id}`,
+    description: `${String(o.description)} Weights read from ${String(o.file)} (${String(o.fileDtype)}).`,
+    oracle: String(o.oracle),
+    config,
+    weights,
+    x: decodeTensor(inputs.x, `${where}.inputs.x`),
+    options,
+    expected: { output: decodeTensor(expected.output, `${where}.expected.output`) },
   };
 }

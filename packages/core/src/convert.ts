@@ -315,7 +315,7 @@ function prefixHint(layout: TorchLayout, keys: readonly string[]): string {
 }
 
 /**
- * From a PyTorch state_dict (names exactly as torch prints them), for the four layouts of the PyTorch modules this project reproduces:
+ * From a PyTorch state_dict (names exactly as torch prints them), for the layouts of the PyTorch modules this project reproduces and of common Hugging Face models:
  * - `book-wrapper`: `heads.{h}.W_query.weight` ... (`[headDim, dIn]` each), optional `.bias`; no out projection
  * - `book-mha`: `W_query.weight` / `W_key` / `W_value` (`[dOut, dIn]`), `out_proj.weight` / `.bias`
  * - `torch-mha`: `in_proj_weight` (`[3*dOut, dIn]`), `in_proj_bias`, `out_proj.weight`, `out_proj.bias`
