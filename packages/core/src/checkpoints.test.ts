@@ -93,7 +93,7 @@ function file(header: unknown, data = new Uint8Array(0), lengthOverride?: number
 describe('readSafetensors', () => {
   it('converts F16 and BF16 exactly and F32 as is', () => {
     const data = new Uint8Array([0x00, 0x3c, 0x00, 0xc0, 0x80, 0x3f, 0x40, 0xc0, 0, 0, 0x80, 0x3e]);
-    const { tensors, metadata } = readSafetensors(file({ __metadata__: { a: 'b' }, h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] }, f: { dtype: 'F32', shape: [], data_offsets: [8, 12] } }, data).buffer);
+    const { tensors, metadata } = readSafetensors(file({ __metadata__: { a: 'b' }, h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] }, f: { dtype: 'F32', shape: [], data_offsets: [8, 12] } }, data).buffer as ArrayBuffer);
     expect(Array.from(tensors.h!.data)).toEqual([1, -2]);
     expect(Array.from(tensors.b!.data)).toEqual([1, -3]);
     expect(Array.from(tensors.f!.data)).toEqual([0.25]);

@@ -164,7 +164,7 @@ describe('converters take what PyTorch users have (issue 12 item 16)', () => {
     ['toPerHead of plain arrays (canonical weights are Float32Array)', () => toPerHead(cfg, { ...want, wq: [0, 1, 2, 3, 4, 5] as never }), MhaErrorCode.InvalidType, 'weights.wq', undefined],
     ['toPerHead of null', () => toPerHead(cfg, null as never), MhaErrorCode.InvalidType, 'weights', null],
     ['a state_dict that is null', () => fromTorchStateDict('book-mha', cfg, null as never), MhaErrorCode.InvalidType, 'stateDict', null],
-    ['an unknown layout', () => fromTorchStateDict('gpt2' as never, cfg, {}), MhaErrorCode.InvalidOption, 'layout', 'gpt2'],
+    ['an unknown layout', () => fromTorchStateDict('gpt3' as never, cfg, {}), MhaErrorCode.InvalidOption, 'layout', 'gpt3'],
   ])('%s -> MhaError with field and value', (_what, fn, code, field, value) => {
     const e = mhaErrorOf(fn);
     expect([e.code, e.field]).toEqual([code, field]);

@@ -16,6 +16,8 @@ const BYTES: Readonly<Record<SafetensorsDtype, number>> = { F32: 4, F16: 2, BF16
 /** A header larger than this is refused before it is decoded (the format's reference reader uses 100 MB). */
 const MAX_HEADER = 100_000_000;
 const FIELD = 'safetensors';
+// TextDecoder is in every runtime we target (Node, browsers, Deno, Bun, edge workers) but not in the ES lib types.
+const Utf8Decoder = (globalThis as unknown as { TextDecoder: new (label: string, options: { fatal: boolean }) => { decode(bytes: Uint8Array): string } }).TextDecoder;
 
 function bad(field: string, value: unknown, message: string): MhaError {
   return new MhaError(MhaErrorCode.InvalidType, field, value, message);
@@ -61,7 +63,7 @@ export function readSafetensors(bytes: ArrayBuffer | Uint8Array): { tensors: Rec
   if (8 + headerLen > u8.byteLength) throw bad(`${FIELD}.header`, headerLen, `header length runs past the end of the ${u8.byteLength}-byte file`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(u8.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new Utf8Decoder('utf-8', { fatal: true }).decode(u8.subarray(8, 8 + headerLen)));
   } catch {
     throw bad(`${FIELD}.header`, headerLen, 'the header is not UTF-8 JSON');
   }
