@@ -1,4 +1,4 @@
-import { initWeights, isMhaError, MhaErrorCode, randomTensor, referenceForward, resolveConfig, type AttentionMask, type ForwardOptions, type MhaConfig, type Tensor } from '@mha/core';
+import { initWeights, isMhaError, type Capability, MhaErrorCode, randomTensor, referenceForward, resolveConfig, type AttentionMask, type ForwardOptions, type MhaConfig, type Tensor } from '@mha/core';
 import { check, ConformanceFailure, expectClose, type CaseContext, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import type { ModuleFeatureFixture } from '../module-fixtures.js';
@@ -40,6 +40,21 @@ async function checkAgainst(ctx: CaseContext, f: { config: MhaConfig; weights: P
       if (torch.weights) expectClose(ctx, 'weights vs torch', compare(withW.weights, definedOrReference(torch.weights, refW.data), ctx.tolerance));
     }
   });
+}
+
+/**
+ * The core-op capabilities a module call is lowered onto (SPEC.md, "Module features"): a backend without
+ * them gets a declared skip, never a failure.
+ */
+export function moduleNeeds(config: MhaConfig, x: Tensor, options: ForwardOptions): Capability[] {
+  const cfg = resolveConfig(config);
+  const tq = x.shape[1]!;
+  const tk = options.key ? options.key.shape[1]! : tq;
+  const need: Capability[] = [];
+  if (tq !== tk) need.push('cross-attention');
+  if (cfg.kvHeads !== cfg.heads) need.push('grouped-query');
+  if (options.mask || options.keyPaddingMask || (cfg.causal && options.causalAlign === 'bottom-right' && tq !== tk)) need.push('attn-mask');
+  return need;
 }
 
 function bools(n: number, seed: number, pTrue: number): Uint8Array {
@@ -105,21 +120,25 @@ export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): C
     group: 'numeric' as const,
     spec: SPEC,
     title: `${f.description} (oracle: ${f.oracle}, and the float64 reference)`,
+    needs: moduleNeeds(f.config, f.x, f.options),
     run: (ctx) => checkAgainst(ctx, f, f.expected),
   }));
-  REF_CASES.forEach((c, i) =>
+  REF_CASES.forEach((c, i) => {
+    const inputs = refInputs(c, 9100 + 17 * i);
     cases.push({
       id: `numeric/module-features/reference/${c.name}`,
       group: 'numeric',
       spec: SPEC,
+      needs: moduleNeeds(inputs.config, inputs.x, inputs.options),
       title: `${c.name}: every module feature vs the float64 reference (with and without weights, trace)`,
-      run: (ctx) => checkAgainst(ctx, refInputs(c, 9100 + 17 * i)),
-    }),
-  );
+      run: (ctx) => checkAgainst(ctx, inputs),
+    });
+  });
   cases.push({
     id: 'causal-mask/module-alignment',
     group: 'causal-mask',
     spec: 'SPEC.md#causal-mask',
+    needs: ['cross-attention', 'attn-mask'],
     title: 'causalAlign: weights are exactly 0 for j > i (top-left) and j > i + Tk - Tq (bottom-right); default is top-left',
     async run({ backend }) {
       const cfg = resolveConfig({ dIn: 4, heads: 2, headDim: 2, causal: true });
@@ -146,6 +165,7 @@ export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): C
     id: 'lifecycle/module-features-inputs-read-during-call',
     group: 'lifecycle',
     spec: 'SPEC.md#lifecycle',
+    needs: ['cross-attention', 'grouped-query', 'attn-mask'],
     title: 'x, key, value and both masks are read during the call: refilling them right after forward() returns changes nothing',
     async run(ctx) {
       const f = refInputs(REF_CASES[0]!, 9300);
