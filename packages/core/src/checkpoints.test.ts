@@ -135,3 +135,39 @@ describe('torch mask adapters', () => {
     expect(errorOf(() => fromTorchKeyPaddingMask([[true], [1]]))).toEqual({ code: MhaErrorCode.InvalidType, field: 'keyPaddingMask' });
   });
 });
+
+describe('fromTorchStateDict: nn.MultiheadAttention with kdim/vdim (separate q/k/v_proj_weight)', () => {
+  it('reads the fixture mha-cross-kdim-vdim back from torch names, biases split q | k | v', () => {
+    const f = JSON.parse(readFileSync(join(dir, '..', 'module-features', 'mha-cross-kdim-vdim.json'), 'utf8')) as { config: MhaConfig; weights: Record<string, { shape: number[]; data: string }> };
+    const cfg = resolveConfig(f.config);
+    const w = Object.fromEntries(Object.entries(f.weights).map(([k, t]) => [k, decode(t)]));
+    // torch stores [out, in]; the fixture's canonical weights are [in, out].
+    const torchT = (t: { data: Float32Array; shape: number[] }) => {
+      const [r, c] = t.shape as [number, number];
+      const out = new Float32Array(r * c);
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
+      return { data: out, shape: [c, r] };
+    };
+    const sd = {
+      q_proj_weight: torchT(w.wq!),
+      k_proj_weight: torchT(w.wk!),
+      v_proj_weight: torchT(w.wv!),
+      in_proj_bias: Float32Array.from([...w.bq!.data, ...w.bk!.data, ...w.bv!.data]),
+      'out_proj.weight': torchT(w.wo!),
+      'out_proj.bias': w.bo!.data,
+    };
+    expect(sd.k_proj_weight.shape).toEqual([8, 5]);
+    const got = fromTorchStateDict('torch-mha', cfg, sd);
+    for (const k of ['wq', 'wk', 'wv', 'bq', 'bk', 'bv', 'wo', 'bo'] as const) expect(Array.from(got[k]!), k).toEqual(Array.from(w[k]!.data));
+  });
+
+  it('t5 layout: q/k/v/o without biases, relative_attention_bias refused with a pointer to masks', () => {
+    const cfg = resolveConfig({ dIn: 4, heads: 2, headDim: 2, outProjBias: false, scale: 1 });
+    const lin = (seed: number) => ({ data: Float32Array.from({ length: 16 }, (_, i) => (i * seed) % 7), shape: [4, 4] });
+    const sd = { 'q.weight': lin(1), 'k.weight': lin(2), 'v.weight': lin(3), 'o.weight': lin(5) };
+    const got = fromTorchStateDict('t5', cfg, sd);
+    expect(got.wq[1]).toBe(sd['q.weight'].data[4]); // canonical [in, out][0][1] = torch [out, in][1][0]
+    expect(errorOf(() => fromTorchStateDict('t5', cfg, { ...sd, 'relative_attention_bias.weight': lin(1) }))).toEqual({ code: MhaErrorCode.Unsupported, field: 'relative_attention_bias.weight' });
+    expect(detectLayouts({ 'encoder.block.0.layer.0.SelfAttention.q.weight': lin(1) })).toEqual([{ layout: 't5', prefix: 'encoder.block.0.layer.0.SelfAttention.' }]);
+  });
+});

@@ -318,7 +318,8 @@ function prefixHint(layout: TorchLayout, keys: readonly string[]): string {
  * From a PyTorch state_dict (names exactly as torch prints them), for the layouts of the PyTorch modules this project reproduces and of common Hugging Face models:
  * - `book-wrapper`: `heads.{h}.W_query.weight` ... (`[headDim, dIn]` each), optional `.bias`; no out projection
  * - `book-mha`: `W_query.weight` / `W_key` / `W_value` (`[dOut, dIn]`), `out_proj.weight` / `.bias`
- * - `torch-mha`: `in_proj_weight` (`[3*dOut, dIn]`), `in_proj_bias`, `out_proj.weight`, `out_proj.bias`
+ * - `torch-mha`: `in_proj_weight` (`[3*dOut, dIn]`), `in_proj_bias`, `out_proj.weight`, `out_proj.bias`; with
+ *   `kdim`/`vdim` != `embed_dim`, torch's `q_proj_weight` / `k_proj_weight` (`[E, kdim]`) / `v_proj_weight` instead
  * - `fused-qkv` (the tutorial's fused-QKV `MultiHeadSelfAttention`): `qkv.weight` (`[3*dOut, dIn]`), `qkv.bias`, `proj.weight`, `proj.bias`
  * - `gpt2`: `c_attn.weight` (Conv1D, `[dIn, 3*dOut]`, columns q|k|v), `c_attn.bias`, `c_proj.weight` (`[dOut, dOut]`), `c_proj.bias`; buffers `bias`, `masked_bias` ignored
  * - `bert` / `vit`: `self.query|key|value` (ViT: `attention.query|key|value`), `output.dense`; `output.LayerNorm.*` ignored (outside the module)
@@ -350,7 +351,9 @@ export function fromTorchStateDict(layout: TorchLayout, config: MhaConfig | Reso
   const entries = new Map<string, unknown>();
   for (const key of allKeys) if (key.startsWith(prefix)) entries.set(key.slice(prefix.length), (sd as Record<string, unknown>)[key]);
   const { dIn, headDim } = cfg;
-  if (!entries.has(ANCHOR[layout])) {
+  // nn.MultiheadAttention with kdim/vdim != embed_dim stores q_proj_weight / k_proj_weight / v_proj_weight instead.
+  const separateMha = layout === 'torch-mha' && !entries.has('in_proj_weight') && entries.has('q_proj_weight');
+  if (!entries.has(ANCHOR[layout]) && !separateMha) {
     let hint = '';
     if (prefix === '') hint = prefixHint(layout, allKeys);
     else if (entries.size === 0) hint = `; no key starts with '${prefix}'`;
@@ -388,6 +391,24 @@ export function fromTorchStateDict(layout: TorchLayout, config: MhaConfig | Reso
       );
       break;
     case 'torch-mha':
+      if (separateMha) {
+        const dKv = cfg.kvHeads * cfg.headDim;
+        const b = get('in_proj_bias');
+        let bias: Float32Array | undefined;
+        if (cfg.qkvBias) bias = expectTensor(b, [cfg.dOut + 2 * dKv], `${prefix}in_proj_bias`);
+        else if (b !== undefined) throw new MhaError(MhaErrorCode.WeightShape, `${prefix}in_proj_bias`, b, 'config says qkvBias is false');
+        weights = fromTorchLinear(
+          cfg,
+          {
+            query: { weight: get('q_proj_weight') as TensorLike, bias: bias?.subarray(0, cfg.dOut) },
+            key: { weight: get('k_proj_weight') as TensorLike, bias: bias?.subarray(cfg.dOut, cfg.dOut + dKv) },
+            value: { weight: get('v_proj_weight') as TensorLike, bias: bias?.subarray(cfg.dOut + dKv) },
+            out: cfg.outProj ? lin('out_proj') : undefined,
+          },
+          { query: `${prefix}q_proj_weight`, key: `${prefix}k_proj_weight`, value: `${prefix}v_proj_weight`, out: `${prefix}out_proj` },
+        );
+        break;
+      }
       weights = fromPackedQkv(
         cfg,
         { weight: get('in_proj_weight') as TensorLike, bias: get('in_proj_bias') as TensorLike | undefined, out: cfg.outProj ? lin('out_proj') : undefined },
