@@ -1,4 +1,4 @@
-import { initWeights, resolveConfig, type MhaConfig } from '@mha/core';
+import { initWeights, isMhaError, MhaErrorCode, resolveConfig, type MhaConfig } from '@mha/core';
 import { describe, expect, it } from 'vitest';
 import { exportAttentionOp } from './core-op.js';
 import { exportOnnx } from './export.js';
@@ -178,5 +178,22 @@ describe('exportAttentionOp', () => {
     expect(() => exportAttentionOp({ mask: { kind: 'bool', rank: 5 as never } })).toThrow(expect.objectContaining({ field: 'options.mask.rank' }));
     expect(() => exportAttentionOp({ dropout: 0.1 } as never)).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.dropout' }));
     expect(() => exportAttentionOp({ causal: 'yes' } as never)).toThrow(expect.objectContaining({ code: 'MHA_INVALID_TYPE', field: 'options.causal' }));
+  });
+});
+
+describe('exportOnnx refuses module features the graphs do not carry yet', () => {
+  it.each([
+    [{ dIn: 4, heads: 2, headDim: 2, kvHeads: 1 }, 'config.kvHeads', 1],
+    [{ dIn: 4, heads: 2, headDim: 2, kdim: 3 }, 'config.kdim', 3],
+    [{ dIn: 4, heads: 2, headDim: 2, vdim: 5 }, 'config.vdim', 5],
+  ])('%j -> MHA_UNSUPPORTED at %s', (config, field, value) => {
+    const cfg = resolveConfig(config);
+    let err: unknown;
+    try {
+      exportOnnx(cfg, initWeights(cfg, 1));
+    } catch (e) {
+      err = e;
+    }
+    expect(isMhaError(err) && [err.code, err.field, err.value]).toEqual([MhaErrorCode.Unsupported, field, value]);
   });
 });

@@ -92,6 +92,11 @@ function describeConfig(c: ResolvedMhaConfig): string {
  */
 export function exportOnnx(config: MhaConfig | ResolvedMhaConfig, weights: MhaWeights, options?: ExportOptions): Uint8Array {
   const cfg = resolveConfig(config);
+  // The graphs are self-attention with one fused QKV projection: a GQA or kdim/vdim module is refused
+  // rather than exported wrong (exporting them is issue 13's open item; run them on a backend meanwhile).
+  for (const [field, value, fallback] of [['kvHeads', cfg.kvHeads, cfg.heads], ['kdim', cfg.kdim, cfg.dIn], ['vdim', cfg.vdim, cfg.dIn]] as const) {
+    if (value !== fallback) throw new MhaError(MhaErrorCode.Unsupported, `config.${field}`, value, 'ONNX export covers self-attention modules with kvHeads = heads and kdim = vdim = dIn only (for now)');
+  }
   const w = validateWeights(cfg, weights);
   const opts = resolveExportOptions(options);
   if (parameterCount(cfg) * 4 > MAX_MODEL_BYTES) {
