@@ -21,6 +21,7 @@ const MUST_FAIL: Readonly<Record<Exclude<ModuleBug, 'none'>, readonly string[]>>
     'numeric/module-features/golden/mha-causal-cross-bottom-right',
     'lifecycle/module-features-inputs-read-during-call',
   ],
+  'square-keys': ['numeric/module-features/golden/mha-cross-kdim-vdim'],
   'causal-always-bottom-right': ['numeric/module-features/golden/mha-causal-cross-top-left', 'causal-mask/module-alignment'],
 };
 

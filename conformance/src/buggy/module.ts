@@ -5,7 +5,7 @@ import { deriveBackend, referenceAttentionValid, type MhaBackend, type ValidAtte
 import { referenceBackend } from '../reference-backend.js';
 
 /** The bugs {@link moduleBuggyBackend} can inject; `none` is the reference itself. */
-export const MODULE_BUGS = ['none', 'gqa-kv-head-modulo', 'mask-ignored', 'causal-always-bottom-right'] as const;
+export const MODULE_BUGS = ['none', 'gqa-kv-head-modulo', 'mask-ignored', 'causal-always-bottom-right', 'square-keys'] as const;
 
 /** One of {@link MODULE_BUGS}. */
 export type ModuleBug = (typeof MODULE_BUGS)[number];
@@ -16,6 +16,7 @@ export const MODULE_BUG_DESCRIPTIONS: Readonly<Record<ModuleBug, string>> = {
   'gqa-kv-head-modulo': 'query head h reads KV head h % kvHeads (interleaved) instead of floor(h / (heads / kvHeads))',
   'mask-ignored': 'the attention mask is dropped (keys are never masked)',
   'causal-always-bottom-right': 'causal with Tq != Tk is aligned bottom-right (offset Tk - Tq) instead of top-left',
+  'square-keys': 'a kernel written for self-attention reads only the first Tq keys when Tk > Tq',
 };
 
 function run(a: ValidAttention): { output: Float32Array; weights?: Float32Array } {
@@ -42,6 +43,11 @@ function buggyAttention(bug: ModuleBug, a: ValidAttention): { output: Float32Arr
     const data = new Uint8Array(a.tq * a.tk);
     for (let i = 0; i < a.tq; i++) for (let j = 0; j < a.tk; j++) data[i * a.tk + j] = j <= i + a.tk - a.tq ? 1 : 0;
     return run({ ...a, causal: false, mask: { kind: 'bool', data, shape: [a.tq, a.tk] } });
+  }
+  if (bug === 'square-keys' && a.tk > a.tq && !a.mask) {
+    const data = new Uint8Array(a.tk);
+    data.fill(1, 0, a.tq);
+    return run({ ...a, mask: { kind: 'bool', data, shape: [1, a.tk] } });
   }
   return run(a);
 }
