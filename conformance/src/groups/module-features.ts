@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { initWeights, isMhaError, type Capability, MhaErrorCode, randomTensor, referenceForward, resolveConfig, type AttentionMask, type ForwardOptions, type MhaConfig, type Tensor } from '@mha/core';
 import { check, ConformanceFailure, expectClose, type CaseContext, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import type { ModuleFeatureFixture } from '../module-fixtures.js';
 import { withModule } from '../util.js';
 import { maxAbs, scaled } from './both-paths.js';
+import { propertySeed } from './properties.js';
 
 const SPEC = 'SPEC.md#module-features';
 
@@ -79,6 +81,54 @@ interface RefCase {
   readonly average?: boolean;
 }
 
+const PROPERTY_RUNS = 12;
+
+/** Random module-feature calls for the property (sizes small: every run builds a module). */
+const moduleSampleArb = fc
+  .record({
+    kvHeads: fc.integer({ min: 1, max: 3 }),
+    group: fc.integer({ min: 1, max: 3 }),
+    headDim: fc.integer({ min: 1, max: 4 }),
+    dIn: fc.integer({ min: 1, max: 8 }),
+    kdim: fc.integer({ min: 1, max: 8 }),
+    vdim: fc.integer({ min: 1, max: 8 }),
+    cross: fc.boolean(),
+    causal: fc.boolean(),
+    qkvBias: fc.boolean(),
+    outProj: fc.boolean(),
+    outProjBias: fc.boolean(),
+    batch: fc.integer({ min: 1, max: 2 }),
+    tq: fc.integer({ min: 1, max: 6 }),
+    tk: fc.integer({ min: 0, max: 6 }),
+    mask: fc.constantFrom(undefined, 'bool-4d' as const, 'additive-2d' as const),
+    kpm: fc.boolean(),
+    align: fc.constantFrom('top-left' as const, 'bottom-right' as const),
+    average: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1_000_000 }),
+  })
+  .map((r): RefCase & { seed: number } => ({
+    name: 'property',
+    config: {
+      dIn: r.dIn,
+      heads: r.kvHeads * r.group,
+      headDim: r.headDim,
+      kvHeads: r.kvHeads,
+      causal: r.causal,
+      qkvBias: r.qkvBias,
+      outProj: r.outProj,
+      outProjBias: r.outProj && r.outProjBias,
+      ...(r.cross ? { kdim: r.kdim, vdim: r.vdim } : {}),
+    },
+    batch: r.batch,
+    tq: r.tq,
+    ...(r.cross ? { tk: r.tk } : {}),
+    mask: r.mask,
+    kpm: r.kpm,
+    align: r.align,
+    average: r.average,
+    seed: r.seed,
+  }));
+
 /** Random modules exercising every feature together (vs the float64 reference, every backend). */
 const REF_CASES: readonly RefCase[] = [
   { name: 'gqa-cross-kdim-vdim-kpm', config: { dIn: 6, heads: 4, headDim: 3, kvHeads: 2, kdim: 5, vdim: 7, qkvBias: true }, batch: 2, tq: 3, tk: 7, kpm: true },
@@ -99,7 +149,7 @@ function refInputs(c: RefCase, seed: number): { config: MhaConfig; weights: Retu
   }
   if (c.kpm) {
     const data = bools(c.batch * tk, seed + 3, 0.7);
-    for (let b = 0; b < c.batch; b++) data[b * tk] = 1;
+    if (tk > 0) for (let b = 0; b < c.batch; b++) data[b * tk] = 1;
     options.keyPaddingMask = { kind: 'bool', data, shape: [c.batch, tk] };
   }
   if (c.mask === 'bool-4d') options.mask = { kind: 'bool', data: bools(c.batch * cfg.heads * c.tq * tk, seed + 4, 0.6), shape: [c.batch, cfg.heads, c.tq, tk] };
@@ -188,6 +238,21 @@ export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): C
         const r = await pending;
         expectClose(ctx, 'output', compare(r.output, ref.output, scaled(ctx.tolerance, maxAbs(ref.output.data))));
       });
+    },
+  });
+  cases.push({
+    id: `properties/module-features-match-reference/runs=${PROPERTY_RUNS}`,
+    group: 'properties',
+    spec: SPEC,
+    needs: ['cross-attention', 'grouped-query', 'attn-mask'],
+    title: 'random modules with GQA/MQA, cross-attention (kdim/vdim, Tk from 0), masks of each kind, causal alignments and averaged weights match the float64 reference on every path',
+    async run(ctx) {
+      const seed = propertySeed();
+      try {
+        await fc.assert(fc.asyncProperty(moduleSampleArb, (c) => checkAgainst(ctx, refInputs(c, c.seed))), { seed, numRuns: PROPERTY_RUNS, endOnFailure: true });
+      } catch (e) {
+        throw new ConformanceFailure(`module-features-match-reference failed (replay with MHA_PROPERTY_SEED=${seed}): ${(e as Error).message.split('\n').slice(0, 8).join('\n')}`);
+      }
     },
   });
   const errorCase = (name: string, cfg: MhaConfig, x: Tensor, options: unknown, code: string, field: string): ConformanceCase => ({
