@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { initWeights, isMhaError, type Capability, MhaErrorCode, randomTensor, referenceForward, resolveConfig, type AttentionMask, type ForwardOptions, type MhaConfig, type Tensor } from '@mha/core';
+import { initWeights, type Capability, MhaErrorCode, randomTensor, referenceForward, resolveConfig, type AttentionMask, type ForwardOptions, type MhaConfig, type Tensor } from '@mha/core';
 import { check, ConformanceFailure, expectClose, type CaseContext, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import type { ModuleFeatureFixture } from '../module-fixtures.js';
 import { withModule } from '../util.js';
 import { maxAbs, scaled } from './both-paths.js';
+import { expectError } from './errors.js';
 import { propertySeed } from './properties.js';
 
 const SPEC = 'SPEC.md#module-features';
@@ -255,33 +256,24 @@ export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): C
       }
     },
   });
-  const errorCase = (name: string, cfg: MhaConfig, x: Tensor, options: unknown, code: string, field: string): ConformanceCase => ({
+  const errorCase = (name: string, cfg: MhaConfig, x: Tensor, options: unknown, code: MhaErrorCode, field: string, value: unknown): ConformanceCase => ({
     id: `errors/module-features/${name}`,
     group: 'errors',
     spec: SPEC,
     title: `${name}: ${code} at ${field}`,
     async run({ backend }) {
-      await withModule(backend, cfg, initWeights(resolveConfig(cfg), 1), async (m) => {
-        try {
-          await m.forward(x, options as ForwardOptions);
-        } catch (e) {
-          if (!isMhaError(e)) throw new ConformanceFailure(`expected MhaError ${code}, got ${String(e)}`);
-          check(e.code === code && e.field === field, `expected ${code} at ${field}, got ${e.code} at ${e.field}`);
-          return;
-        }
-        throw new ConformanceFailure(`expected ${code} at ${field}, forward resolved`);
-      });
+      await withModule(backend, cfg, initWeights(resolveConfig(cfg), 1), (m) => expectError({ code, field, value }, name, backend, () => m.forward(x, options as ForwardOptions)));
     },
   });
   const c4: MhaConfig = { dIn: 4, heads: 2, headDim: 2 };
   const x4 = randomTensor([2, 3, 4], 5);
   cases.push(
-    errorCase('key-without-value', c4, x4, { key: randomTensor([2, 5, 4], 6) }, MhaErrorCode.InvalidOption, 'options.value'),
-    errorCase('key-width', c4, x4, { key: randomTensor([2, 5, 3], 6), value: randomTensor([2, 5, 4], 7) }, MhaErrorCode.DimMismatch, 'options.key.shape[2]'),
-    errorCase('kdim-needs-key', { ...c4, kdim: 3 }, x4, {}, MhaErrorCode.InvalidOption, 'options.key'),
-    errorCase('causal-align', c4, x4, { causalAlign: 'bottom' }, MhaErrorCode.InvalidOption, 'options.causalAlign'),
-    errorCase('key-padding-shape', c4, x4, { keyPaddingMask: { kind: 'bool', data: new Uint8Array(4), shape: [2, 2] } }, MhaErrorCode.DimMismatch, 'options.keyPaddingMask.shape[1]'),
-    errorCase('weights-alias-contradiction', c4, x4, { returnWeights: true, returnAttentionWeights: false }, MhaErrorCode.InvalidOption, 'options.returnAttentionWeights'),
+    errorCase('key-without-value', c4, x4, { key: randomTensor([2, 5, 4], 6) }, MhaErrorCode.InvalidOption, 'options.value', undefined),
+    errorCase('key-width', c4, x4, { key: randomTensor([2, 5, 3], 6), value: randomTensor([2, 5, 4], 7) }, MhaErrorCode.DimMismatch, 'options.key.shape[2]', 3),
+    errorCase('kdim-needs-key', { ...c4, kdim: 3 }, x4, {}, MhaErrorCode.InvalidOption, 'options.key', undefined),
+    errorCase('causal-align', c4, x4, { causalAlign: 'bottom' }, MhaErrorCode.InvalidOption, 'options.causalAlign', 'bottom'),
+    errorCase('key-padding-shape', c4, x4, { keyPaddingMask: { kind: 'bool', data: new Uint8Array(4), shape: [2, 2] } }, MhaErrorCode.DimMismatch, 'options.keyPaddingMask.shape[1]', 2),
+    errorCase('weights-alias-contradiction', c4, x4, { returnWeights: true, returnAttentionWeights: false }, MhaErrorCode.InvalidOption, 'options.returnAttentionWeights', false),
   );
   return cases;
 }
