@@ -273,6 +273,7 @@ export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): C
     errorCase('kdim-needs-key', { ...c4, kdim: 3 }, x4, {}, MhaErrorCode.InvalidOption, 'options.key', undefined),
     errorCase('causal-align', c4, x4, { causalAlign: 'bottom' }, MhaErrorCode.InvalidOption, 'options.causalAlign', 'bottom'),
     errorCase('key-padding-shape', c4, x4, { keyPaddingMask: { kind: 'bool', data: new Uint8Array(4), shape: [2, 2] } }, MhaErrorCode.DimMismatch, 'options.keyPaddingMask.shape[1]', 2),
+    errorCase('mask-key-axis-short', c4, x4, { mask: { kind: 'bool', data: new Uint8Array(6), shape: [3, 2] } }, MhaErrorCode.DimMismatch, 'options.mask.shape[1]', 2),
     errorCase('weights-alias-contradiction', c4, x4, { returnWeights: true, returnAttentionWeights: false }, MhaErrorCode.InvalidOption, 'options.returnAttentionWeights', false),
   );
   return cases;

@@ -80,10 +80,15 @@ export function validateModuleCall(config: ResolvedMhaConfig, x: unknown, option
     if (config.vdim !== config.dIn) throw new MhaError(MhaErrorCode.InvalidOption, 'options.value', undefined, `config.vdim (${config.vdim}) differs from dIn (${config.dIn}): give options.key and options.value`);
   }
   const mask = o.mask === undefined ? undefined : validateMask(o.mask, [batch, config.heads, tq, tk], 'options.mask');
+  // The core op accepts a key axis shorter than Tk (ONNX pads it); a module mask covers every key or broadcasts.
+  if (mask && mask.shape[mask.shape.length - 1] !== tk && mask.shape[mask.shape.length - 1] !== 1) {
+    throw new MhaError(MhaErrorCode.DimMismatch, `options.mask.shape[${mask.shape.length - 1}]`, mask.shape[mask.shape.length - 1], `must be Tk = ${tk} or 1`);
+  }
   let keyPaddingMask: AttentionMask | undefined;
   if (o.keyPaddingMask !== undefined) {
     keyPaddingMask = validateMask(o.keyPaddingMask, [batch, tk], 'options.keyPaddingMask');
     if (keyPaddingMask.shape.length !== 2) throw new MhaError(MhaErrorCode.InvalidShape, 'options.keyPaddingMask.shape', keyPaddingMask.shape, 'expected [B, Tk]');
+    if (keyPaddingMask.shape[1] !== tk && keyPaddingMask.shape[1] !== 1) throw new MhaError(MhaErrorCode.DimMismatch, 'options.keyPaddingMask.shape[1]', keyPaddingMask.shape[1], `must be Tk = ${tk} or 1`);
   }
   if (returnWeights && batch * config.heads * tq * tk > MAX_ELEMENTS) {
     throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape[1]', tq, `attention weights [${batch}, ${config.heads}, ${tq}, ${tk}] would exceed ${MAX_ELEMENTS} elements; call forward without returnWeights`);
