@@ -11,7 +11,8 @@ const resultsDir = join(pkg, '..', 'bench', 'results');
 
 /** The newest results file's name and the TypeScript module made from it. */
 export function measuredModule() {
-  const file = readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort().pop();
+  // Only dated full-bench runs (YYYY-MM-DD*.json): other results files (decode cells) have another shape.
+  const file = readdirSync(resultsDir).filter((f) => /^\d{4}-\d{2}-\d{2}.*\.json$/.test(f)).sort().pop();
   const results = JSON.parse(readFileSync(join(resultsDir, file), 'utf8'));
   const shapes = results.shapes.map((s) => {
     const ms = {};
