@@ -78,13 +78,16 @@ describe('module forward(x, { cache })', () => {
     let calls = 0;
     const failing: BackendDefinition = {
       ...def,
-      createKernel: (config, weights) => ({
-        forward: (input) => {
-          // Projections run q, k, v, then (after the attention appended) o: the fourth fails.
-          if (fail && ++calls === 4) throw new Error('kernel failed');
-          return def.createKernel(config, weights).forward(input, { returnAttentionWeights: false, trace: false });
-        },
-      }),
+      createKernel: async (config, weights) => {
+        const inner = await def.createKernel(config, weights);
+        return {
+          forward: (input, options) => {
+            // Projections run q, k, v, then (after the attention appended) o: the fourth fails.
+            if (fail && ++calls === 4) throw new Error('kernel failed');
+            return inner.forward(input, options);
+          },
+        };
+      },
     };
     const m = await defineBackend(failing).createModule(cfg, initWeights(cfg, 3));
     const cache = createModuleCache(m, 1, 4);
