@@ -32,10 +32,17 @@ interface DecodeCase {
   readonly seed: number;
 }
 
-/** Capabilities the cached path uses: a step with a past is `Tq != Tk` on the core op; GQA needs grouped-query. */
-function needs(config: MhaConfig): Capability[] {
-  const cfg = resolveConfig(config);
-  return cfg.kvHeads !== cfg.heads ? ['cross-attention', 'grouped-query'] : ['cross-attention'];
+/**
+ * Capabilities the cached path uses on the core op: a step with a past is `Tq != Tk` (cross-attention); a
+ * step of several tokens over a past is causal with an offset, which core lowers to a mask (attn-mask);
+ * GQA needs grouped-query.
+ */
+function needs(c: DecodeCase): Capability[] {
+  const cfg = resolveConfig(c.config);
+  const need: Capability[] = ['cross-attention'];
+  if (c.chunks.slice(1).some((n) => n > 1) || (c.chunks.length > 1 && c.rollback > 1)) need.push('attn-mask');
+  if (cfg.kvHeads !== cfg.heads) need.push('grouped-query');
+  return need;
 }
 
 async function decodeEqualsFull(ctx: CaseContext, c: DecodeCase): Promise<void> {
@@ -103,7 +110,7 @@ export function moduleKvCacheCases(): ConformanceCase[] {
       group: 'numeric',
       spec: SPEC,
       title: `module forward(x_new, { cache }) in chunks [${c.chunks.join(', ')}]${c.rollback ? `, rolling back ${c.rollback} speculative tokens before each` : ''} equals the full causal forward (float64 reference)`,
-      needs: needs(c.config),
+      needs: needs(c),
       run: (ctx) => decodeEqualsFull(ctx, c),
     });
   }
@@ -112,7 +119,7 @@ export function moduleKvCacheCases(): ConformanceCase[] {
     group: 'numeric',
     spec: SPEC,
     title: 'random causal modules (GQA/MQA, biases, with and without out-proj) decoded in random chunkings with random rollbacks equal the full causal forward (float64 reference)',
-    needs: ['cross-attention', 'grouped-query'],
+    needs: ['cross-attention', 'attn-mask', 'grouped-query'],
     async run(ctx) {
       const seed = propertySeed();
       try {
