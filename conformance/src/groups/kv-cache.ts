@@ -2,6 +2,7 @@ import { createKvCache, randomTensor, referenceAttention, requiredCapabilities, 
 import { check, ConformanceFailure, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import { expectError } from './errors.js';
+import { moduleKvCacheCases } from './module-kv-cache.js';
 
 /*
  * The core op's cache inputs (SPEC.md, "KV cache"). Oracles are the float64 reference of the
@@ -259,5 +260,6 @@ export function kvCacheCases(): ConformanceCase[] {
       run: (ctx) => expectError(expected as never, name, ctx.backend as MhaBackend, () => ctx.backend.attention(q, k, v, options)),
     });
   }
+  cases.push(...moduleKvCacheCases());
   return cases;
 }

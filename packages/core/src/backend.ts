@@ -232,7 +232,9 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
             const privateCall = privateInputs(call);
             const combined = combinedMask(cfg, call);
             lowering ??= new ModuleLowering(def, cfg, owned, (field, a, n) => checkLength(name, field, a, n));
-            run = lowering.forward(privateCall, combined).then((r) => ({ ...r, trace: call.trace ? moduleTrace(cfg, B, tq, tk) : undefined }));
+            run = call.cache
+              ? lowering.forwardCached(privateCall, call.cache, backend.attention).then((r) => ({ ...r, trace: undefined }))
+              : lowering.forward(privateCall, combined).then((r) => ({ ...r, trace: call.trace ? moduleTrace(cfg, B, tq, tk) : undefined }));
           } else {
             const input: ValidInput = { x: copyInputs ? privateCopy(Float32Array, call.x) : call.x, batch: B, tokens: tq };
             run = Promise.resolve(kernel!.forward(input, { returnAttentionWeights: call.returnWeights, trace: call.trace })).then((r) => {
@@ -241,16 +243,23 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
             });
           }
           inFlight.add(run);
-          let r: Awaited<typeof run>;
+          // A failed cached step gives back the keys it appended: the cache is as before the call.
+          const cacheBefore = call.cache?.length ?? 0;
           try {
-            r = await run;
-          } finally {
-            inFlight.delete(run);
+            let r: Awaited<typeof run>;
+            try {
+              r = await run;
+            } finally {
+              inFlight.delete(run);
+            }
+            const output = checkResult(name, 'output', checkLength(name, 'output', r.output, outLen));
+            const wField = lowered ? 'weights' : 'attentionWeights';
+            const weights = call.returnWeights ? checkResult(name, wField, checkLength(name, wField, r.weights, wLen)) : undefined;
+            return finish(output, weights, r.trace);
+          } catch (e) {
+            if (call.cache && call.cache.length === cacheBefore + tq) call.cache.truncate(cacheBefore);
+            throw e;
           }
-          const output = checkResult(name, 'output', checkLength(name, 'output', r.output, outLen));
-          const wField = lowered ? 'weights' : 'attentionWeights';
-          const weights = call.returnWeights ? checkResult(name, wField, checkLength(name, wField, r.weights, wLen)) : undefined;
-          return finish(output, weights, r.trace);
         },
         // One shared promise: a second (concurrent) dispose() resolves only once the kernel is freed.
         dispose() {

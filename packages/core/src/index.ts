@@ -31,6 +31,7 @@ export { seededRandom, uniformArray, initWeights, randomTensor } from './init.js
 export { TRACE_STEPS, type TraceStep, type TraceEntry, type ShapeTrace, expectedTrace, formatTrace } from './trace.js';
 export type { AttentionMask, AttentionOptions, WeightsStage } from './attention-options.js';
 export { KvCache, createKvCache, type KvCacheOptions } from './kv-cache.js';
+export { createModuleCache } from './kv-cache.js';
 export { lowerAttention, scoreStage, concatSequence, causalOffset } from './attention-lowering.js';
 export {
   type ForwardOptions,

@@ -143,3 +143,16 @@ export class KvCache {
 export function createKvCache(options: KvCacheOptions): KvCache {
   return new KvCache(options);
 }
+
+/**
+ * A {@link KvCache} sized for `module`'s `forward(x, { cache })`: `[batch, kvHeads, capacity, headDim]`.
+ *
+ * @example
+ * const cache = createModuleCache(module, 1, 2048);
+ * await module.forward(prompt, { cache }); // prefill [1, P, dIn]
+ * const { output } = await module.forward(nextToken, { cache }); // [1, 1, dIn], attends all P + 1 keys
+ */
+export function createModuleCache(module: { readonly config: { readonly kvHeads: number; readonly headDim: number } }, batch: number, capacity: number): KvCache {
+  const { kvHeads, headDim } = module.config;
+  return new KvCache({ batch, kvHeads, capacity, keyDim: headDim, valueDim: headDim });
+}

@@ -4,7 +4,10 @@ import { MhaError, MhaErrorCode } from './errors.js';
 import { combinedMask, type ValidModuleCall } from './module-options.js';
 import type { ValidAttention } from './validate.js';
 import { validateWeights, type MhaWeights } from './weights.js';
-import type { BackendDefinition, Capability, ModuleKernel } from './backend.js';
+import type { AttentionResult, BackendDefinition, Capability, ModuleKernel } from './backend.js';
+import type { AttentionOptions } from './attention-options.js';
+import type { KvCache } from './kv-cache.js';
+import type { Tensor } from './tensor.js';
 
 /** What a lowered module call returns, before core's size and finiteness checks. */
 export interface LoweredResult {
@@ -103,6 +106,32 @@ export class ModuleLowering {
     const merged = merge(context, B, tq, H, dh);
     const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
     return { output, weights };
+  }
+
+  /**
+   * One decoding step `forward(x_new, { cache })`: projects only the new tokens, then the backend's public
+   * core op `attention(q, k, v, { causal: true, cache })` attends the cached keys and the new ones (bottom-right,
+   * offset = cache length) and appends the new keys/values; then heads are merged and projected out.
+   */
+  async forwardCached(call: ValidModuleCall, cache: KvCache, attention: (q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions) => Promise<AttentionResult>): Promise<LoweredResult> {
+    const { cfg, weights: w, dKv } = this;
+    const { batch: B, tq } = call;
+    const { heads: H, kvHeads: Hkv, headDim: dh, dOut } = cfg;
+    const [q, k, v] = await Promise.all([
+      this.project('q', call.x, B * tq, cfg.dIn, dOut, w.wq, w.bq),
+      this.project('k', call.x, B * tq, cfg.dIn, dKv, w.wk, w.bk),
+      this.project('v', call.x, B * tq, cfg.dIn, dKv, w.wv, w.bv),
+    ]);
+    const r = await attention(
+      { data: split(q, B, tq, H, dh), shape: [B, H, tq, dh] },
+      { data: split(k, B, tq, Hkv, dh), shape: [B, Hkv, tq, dh] },
+      { data: split(v, B, tq, Hkv, dh), shape: [B, Hkv, tq, dh] },
+      { causal: true, scale: cfg.defaultScale ? undefined : cfg.scale, cache },
+    );
+    const context = this.check('context', r.output.data, B * H * tq * dh);
+    const merged = merge(context, B, tq, H, dh);
+    const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
+    return { output, weights: undefined };
   }
 
   async dispose(): Promise<void> {

@@ -1,12 +1,13 @@
 import type { AttentionMask } from './attention-options.js';
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
+import { KvCache } from './kv-cache.js';
 import { MAX_ELEMENTS, privateCopy } from './tensor.js';
 import type { ShapeTrace } from './trace.js';
 import { checkFinite, checkTensor, optionalBoolOption, ownOptions, validateMask, type CausalAlign } from './validate.js';
 
 /** Every option `forward` knows, in validation order. */
-const FORWARD_KEYS = ['key', 'value', 'mask', 'keyPaddingMask', 'causalAlign', 'returnWeights', 'averageWeights', 'trace', 'returnAttentionWeights'] as const;
+const FORWARD_KEYS = ['key', 'value', 'mask', 'keyPaddingMask', 'causalAlign', 'returnWeights', 'averageWeights', 'trace', 'returnAttentionWeights', 'cache'] as const;
 
 /** A validated module call: the data of every input, the dims and the resolved options. */
 export interface ValidModuleCall {
@@ -28,6 +29,8 @@ export interface ValidModuleCall {
   readonly returnWeights: boolean;
   readonly averageWeights: boolean;
   readonly trace: boolean;
+  /** The module's KV cache (`options.cache`): its keys are the past, the call appends the new tokens' keys/values. */
+  readonly cache: KvCache | undefined;
 }
 
 /**
@@ -93,17 +96,47 @@ export function validateModuleCall(config: ResolvedMhaConfig, x: unknown, option
   if (returnWeights && batch * config.heads * tq * tk > MAX_ELEMENTS) {
     throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape[1]', tq, `attention weights [${batch}, ${config.heads}, ${tq}, ${tk}] would exceed ${MAX_ELEMENTS} elements; call forward without returnWeights`);
   }
+  const cache = o.cache === undefined ? undefined : validateModuleCache(config, o.cache, { batch, tq, cross, mask, keyPaddingMask, rawAlign, returnWeights, trace });
   checkFinite(t.data, 'x.data');
   if (cross) {
     checkFinite(key, 'options.key.data');
     checkFinite(value, 'options.value.data');
   }
-  return { x: t.data, batch, tq, tk, cross, key, value, mask, keyPaddingMask, causalAlign, returnWeights, averageWeights, trace };
+  return { x: t.data, batch, tq, tk, cross, key, value, mask, keyPaddingMask, causalAlign, returnWeights, averageWeights, trace, cache };
+}
+
+/**
+ * Checks `options.cache` of a module call (SPEC.md, "Module KV cache"): a {@link KvCache} of the module's
+ * `[B, kvHeads, capacity, headDim]`, on a causal self-attention module, with room for `Tq` more keys. The
+ * cache's alignment is bottom-right (query `i` sees keys `j <= length + i`); options it cannot carry are refused.
+ */
+function validateModuleCache(
+  config: ResolvedMhaConfig,
+  raw: unknown,
+  c: { batch: number; tq: number; cross: boolean; mask: unknown; keyPaddingMask: unknown; rawAlign: unknown; returnWeights: boolean; trace: boolean },
+): KvCache {
+  if (!(raw instanceof KvCache)) throw new MhaError(MhaErrorCode.InvalidType, 'options.cache', raw, 'expected a KvCache (createModuleCache(module, batch, capacity))');
+  if (!config.causal) throw new MhaError(MhaErrorCode.InvalidOption, 'config.causal', config.causal, 'options.cache decodes causally: build the module with causal: true');
+  if (c.cross) throw new MhaError(MhaErrorCode.InvalidOption, 'options.key', 'with options.cache', 'a module cache holds self-attention keys: no options.key/options.value with it');
+  if (c.mask !== undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.mask', 'with options.cache', 'masks are not supported with a module cache');
+  if (c.keyPaddingMask !== undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.keyPaddingMask', 'with options.cache', 'masks are not supported with a module cache');
+  if (c.rawAlign === 'top-left') throw new MhaError(MhaErrorCode.InvalidOption, 'options.causalAlign', 'top-left', 'a cache is bottom-right aligned (offset = cache length)');
+  if (c.returnWeights) throw new MhaError(MhaErrorCode.InvalidOption, 'options.returnWeights', true, 'weights are not returned with a module cache');
+  if (c.trace) throw new MhaError(MhaErrorCode.InvalidOption, 'options.trace', true, 'no trace with a module cache');
+  const dims: [string, number, number][] = [
+    ['options.cache.batch', raw.batch, c.batch],
+    ['options.cache.kvHeads', raw.kvHeads, config.kvHeads],
+    ['options.cache.keyDim', raw.keyDim, config.headDim],
+    ['options.cache.valueDim', raw.valueDim, config.headDim],
+  ];
+  for (const [field, got, want] of dims) if (got !== want) throw new MhaError(MhaErrorCode.DimMismatch, field, got, `the module expects ${want}`);
+  if (raw.length + c.tq > raw.capacity) throw new MhaError(MhaErrorCode.CacheFull, 'x.shape[1]', c.tq, `the cache holds ${raw.length} of ${raw.capacity} keys: ${c.tq} more do not fit`);
+  return raw;
 }
 
 /** True when a call needs core's lowering rather than the plain self-attention module kernel. */
 export function needsLowering(config: ResolvedMhaConfig, call: ValidModuleCall): boolean {
-  return config.kvHeads !== config.heads || config.kdim !== config.dIn || config.vdim !== config.dIn || call.cross || call.mask !== undefined || call.keyPaddingMask !== undefined;
+  return call.cache !== undefined || config.kvHeads !== config.heads || config.kdim !== config.dIn || config.vdim !== config.dIn || call.cross || call.mask !== undefined || call.keyPaddingMask !== undefined;
 }
 
 /** Causal offset: query `i` sees keys `j <= i + offset` (0 top-left; `Tk - Tq` bottom-right). */

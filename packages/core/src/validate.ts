@@ -32,6 +32,13 @@ export interface ForwardOptions {
   trace?: boolean | undefined;
   /** @deprecated Use `returnWeights` (the core op's name); kept until the next major. */
   returnAttentionWeights?: boolean | undefined;
+  /**
+   * Incremental decoding (causal self-attention modules): a {@link KvCache} of `[B, kvHeads, capacity, headDim]`
+   * (`createModuleCache`). `x` holds only the new tokens; they attend the cached keys and each other, causal
+   * bottom-right (offset = `cache.length`), and their keys/values are appended. Not with `key`/`value`, masks,
+   * `returnWeights` or `trace`.
+   */
+  cache?: KvCache | undefined;
 }
 
 /** A validated module input: `x` is `[batch, tokens, dIn]` float32. */

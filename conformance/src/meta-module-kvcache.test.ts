@@ -1,0 +1,35 @@
+// Test the tester for the module cache (issue 14): each module-cache bug fails the module kv-cache cases,
+// and the unmodified control passes all of them.
+import { describe, expect, it } from 'vitest';
+import { moduleKvCacheBuggyBackend, MODULE_KV_CACHE_BUGS, type ModuleKvCacheBug } from './buggy/module-kvcache.js';
+import { profileFor } from './profiles.js';
+import { buildSuite, runCase } from './suite.js';
+
+const cases = buildSuite({ fixtures: [], groups: ['numeric', 'errors'] }).filter((c) => c.id.includes('/kv-cache/module-'));
+
+/** For each bug, ids (prefixes) that must fail. */
+const MUST_FAIL: Readonly<Record<Exclude<ModuleKvCacheBug, 'none'>, readonly string[]>> = {
+  'module-past-ignored': ['numeric/kv-cache/module-decode/mha-token-by-token', 'numeric/kv-cache/module-decode/gqa-bias-chunks-4-1-3-1', 'numeric/kv-cache/module-property/'],
+  'module-not-appended': ['numeric/kv-cache/module-decode/mha-token-by-token', 'numeric/kv-cache/module-decode/rollback-then-continue', 'numeric/kv-cache/module-property/'],
+};
+
+describe('the module KV-cache cases catch module cache bugs', () => {
+  it('lists every id the bugs rely on', () => {
+    const ids = cases.map((c) => c.id);
+    expect(ids.length).toBeGreaterThan(8);
+    for (const prefixes of Object.values(MUST_FAIL)) for (const p of prefixes) expect(ids.some((id) => id.startsWith(p)), p).toBe(true);
+  });
+
+  it('the control passes every module kv-cache case, none skipped', { timeout: 600_000 }, async () => {
+    const backend = moduleKvCacheBuggyBackend('none');
+    const statuses = await Promise.all(cases.map(async (c) => [c.id, (await runCase(c, backend, profileFor(backend.name))).status] as const));
+    expect(statuses.filter(([, s]) => s !== 'pass')).toEqual([]);
+  });
+
+  it.each(MODULE_KV_CACHE_BUGS.filter((b): b is Exclude<ModuleKvCacheBug, 'none'> => b !== 'none'))('%s fails the cases for it', { timeout: 600_000 }, async (bug) => {
+    const backend = moduleKvCacheBuggyBackend(bug);
+    const failing: string[] = [];
+    for (const c of cases) if ((await runCase(c, backend, profileFor(backend.name))).status === 'fail') failing.push(c.id);
+    for (const p of MUST_FAIL[bug]) expect(failing.some((id) => id.startsWith(p)), `${bug} must fail ${p}`).toBe(true);
+  });
+});
