@@ -4,7 +4,7 @@ import { MhaError, MhaErrorCode } from './errors.js';
 import { combinedMask, type ValidModuleCall } from './module-options.js';
 import type { ValidAttention } from './validate.js';
 import { validateWeights, type MhaWeights } from './weights.js';
-import type { AttentionResult, BackendDefinition, Capability, ModuleKernel } from './backend.js';
+import { requiredCapabilities, type AttentionResult, type BackendDefinition, type ModuleKernel } from './backend.js';
 import type { AttentionOptions } from './attention-options.js';
 import type { KvCache } from './kv-cache.js';
 import type { Tensor } from './tensor.js';
@@ -95,7 +95,7 @@ export class ModuleLowering {
         mask: combined.mask,
         returnWeights: call.returnWeights,
       };
-      const missing = needed(a).filter((c) => !this.def.capabilities.includes(c));
+      const missing = requiredCapabilities(a).filter((c) => !this.def.capabilities.includes(c));
       if (missing.length > 0) {
         throw new MhaError(MhaErrorCode.Unsupported, 'options', missing, `backend '${this.def.name}' lacks core-op capabilities ${missing.join(', ')} that this module call is lowered onto`);
       }
@@ -139,14 +139,6 @@ export class ModuleLowering {
     this.kernels.clear();
     for (const k of await Promise.allSettled(all)) if (k.status === 'fulfilled') await k.value.dispose?.();
   }
-}
-
-function needed(a: ValidAttention): Capability[] {
-  const need: Capability[] = [];
-  if (a.tq !== a.tk) need.push('cross-attention');
-  if (a.kvHeads !== a.qHeads) need.push('grouped-query');
-  if (a.mask) need.push('attn-mask');
-  return need;
 }
 
 /** `[B*T, H*dh]` -> `[B, H, T, dh]` (fresh memory). */
