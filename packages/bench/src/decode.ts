@@ -14,13 +14,22 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createKvCache, randomTensor, type MhaBackend, type Tensor } from '@mha/core';
 import { isTemplateModule, loadBackends, repoBackendModules } from './discover.js';
+import { median } from './sampling.js';
 
 const H = 12;
 const D = 64;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+/** Five warm-up calls, then at least 20 timed calls (up to 500 within about 2 s): the median and the count. */
+async function timeCalls(run: () => Promise<unknown>): Promise<{ medianMs: number; samples: number }> {
+  for (let i = 0; i < 5; i++) await run();
+  const times: number[] = [];
+  const until = performance.now() + 2000;
+  while (times.length < 20 || (performance.now() < until && times.length < 500)) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  return { medianMs: median(times), samples: times.length };
 }
 
 async function step1024(b: MhaBackend): Promise<{ medianMs: number; samples: number }> {
@@ -31,15 +40,7 @@ async function step1024(b: MhaBackend): Promise<{ medianMs: number; samples: num
   const k = randomTensor([1, H, 1, D], 4);
   const v = randomTensor([1, H, 1, D], 5);
   const run = () => b.attention(q, k, v, { causal: true, pastKey, pastValue });
-  for (let i = 0; i < 5; i++) await run();
-  const times: number[] = [];
-  const until = performance.now() + 2000;
-  while (times.length < 20 || (performance.now() < until && times.length < 500)) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return { medianMs: median(times), samples: times.length };
+  return timeCalls(run);
 }
 
 async function cacheStep1024(b: MhaBackend): Promise<{ medianMs: number; samples: number }> {
@@ -52,15 +53,7 @@ async function cacheStep1024(b: MhaBackend): Promise<{ medianMs: number; samples
     await b.attention(q, k, v, { causal: true, cache });
     cache.truncate(1024);
   };
-  for (let i = 0; i < 5; i++) await run();
-  const times: number[] = [];
-  const until = performance.now() + 2000;
-  while (times.length < 20 || (performance.now() < until && times.length < 500)) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return { medianMs: median(times), samples: times.length };
+  return timeCalls(run);
 }
 
 async function gen256(b: MhaBackend): Promise<{ tokensPerSecond: number; msPerToken: number }> {
