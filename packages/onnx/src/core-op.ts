@@ -148,21 +148,30 @@ const TOP_ULP = 2 ** 104;
  * added to such a value is lost to rounding either way, and keys at that level only get weight when
  * every key of the row is there, where ties stay ties. `-Infinity` stays `-Infinity`.
  */
-function clearOfSentinel(g: GraphBuilder, mask: string): string {
+export function clearOfSentinel(g: GraphBuilder, mask: string): string {
   const low = g.node('LessOrEqual', [mask, g.constFloat([TOP_BINADE], [], 'top_binade')], {}, 'mask_in_top_binade');
   const lifted = g.node('Add', [mask, g.constFloat([TOP_ULP], [], 'top_ulp')], {}, 'mask_lifted');
   return g.node('Where', [low, lifted, mask], {}, 'attn_mask_clear');
 }
 
 /** True when `scale` is a valid `Attention` attribute: onnxruntime refuses a float32 scale <= 0. */
-function positiveInFloat32(scale: number): boolean {
+export function positiveInFloat32(scale: number): boolean {
   return Math.fround(scale) > 0;
 }
 
-interface CoreOutputs {
+/** Tensors a core graph fragment produces. */
+export interface CoreOutputs {
   output: string;
   weights?: string;
   present?: { key: string; value: string };
+}
+
+/** Names the decomposed core gives the tensors that may become graph outputs. */
+export interface CoreNames {
+  readonly output: string;
+  readonly weights: string;
+  readonly presentKey: string;
+  readonly presentValue: string;
 }
 
 function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined, past?: { key: string; value: string }): CoreOutputs {
@@ -198,12 +207,28 @@ function attentionOpCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: stri
   return { output: outs[0]!, weights: g.node('Reshape', [outs[3]!, scoresShape(g, q, keysFor)], {}, N.weights), present };
 }
 
-function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: string, k: string, v: string, mask: string | undefined, past?: { key: string; value: string }): CoreOutputs {
+/**
+ * The core op from primitive ops on 4D `q [B, Hq, Tq, dk]`, `k`/`v [B, Hkv, Tk, d]`. `causalOffset`
+ * (an int64 scalar tensor, may be negative) moves causal to `j <= i + offset` without a past (a module's
+ * bottom-right alignment); rows it hides entirely come out as zeros. `names` are the names of the
+ * tensors that may become graph outputs.
+ */
+export function decomposedCore(
+  g: GraphBuilder,
+  o: Pick<ResolvedAttentionOpOptions, 'causal' | 'scale' | 'softcap' | 'mask' | 'weights'>,
+  q: string,
+  k: string,
+  v: string,
+  mask: string | undefined,
+  past?: { key: string; value: string },
+  causalOffset?: string,
+  names: CoreNames = N,
+): CoreOutputs {
   let present: CoreOutputs['present'];
-  let offset: string | undefined;
+  let offset = causalOffset;
   if (past) {
-    k = g.node('Concat', [past.key, k], { axis: { int: 2 } }, N.presentKey);
-    v = g.node('Concat', [past.value, v], { axis: { int: 2 } }, N.presentValue);
+    k = g.node('Concat', [past.key, k], { axis: { int: 2 } }, names.presentKey);
+    v = g.node('Concat', [past.value, v], { axis: { int: 2 } }, names.presentValue);
     present = { key: k, value: v };
     offset = dimOf(g, past.key, 2, 'past_tokens_count');
   }
@@ -238,11 +263,12 @@ function decomposedCore(g: GraphBuilder, o: ResolvedAttentionOpOptions, q: strin
   if (mask && o.mask?.kind === 'additive') s = g.node('Add', [s, mask], {}, 'biased_scores');
   if (mask && o.mask?.kind === 'bool') keep = keep ? g.node('And', [keep, mask], {}, 'keep') : mask;
   if (keep) s = maskOut(g, s, keep, 'masked_scores');
-  // Only a user mask can hide every key of a row; causal masking alone always leaves key 0.
-  const probs = softmaxLastAxis(g, s, mask !== undefined, o.weights ? N.weights : 'probs');
+  // Only a user mask or a causal offset that can be negative can hide every key of a row; top-left causal
+  // and a past (offset >= 0) always leave key 0.
+  const probs = softmaxLastAxis(g, s, mask !== undefined || causalOffset !== undefined, o.weights ? names.weights : 'probs');
   const probs5 = g.node('Reshape', [probs, g.node('Shape', [qk5], {}, 'qk_grouped_shape')], {}, 'probs_grouped');
   const out5 = g.node('MatMul', [probs5, v5], {}, 'output_grouped');
   const outShape = g.node('Concat', [dimsOf(g, q, 0, 3, 'q_dims_bhs'), dimsOf(g, v, 3, 4, 'v_head_dim_1d')], { axis: { int: 0 } }, 'output_shape');
-  const output = g.node('Reshape', [out5, outShape], {}, N.output);
+  const output = g.node('Reshape', [out5, outShape], {}, names.output);
   return o.weights ? { output, weights: probs, present } : { output, present };
 }

@@ -13,8 +13,30 @@ export const MODULE_NAMES = {
   attentionWeights: 'attention_weights',
   /** Symbolic batch dimension. */
   batchDim: 'batch',
-  /** Symbolic sequence-length dimension. */
+  /** Symbolic sequence-length dimension (query tokens; the new tokens of a decoder step). */
   tokensDim: 'tokens',
+  /** Optional graph input (`crossAttention`): `key`, float32 `[batch, kv_tokens, kdim]`. */
+  key: 'key',
+  /** Optional graph input (`crossAttention`): `value`, float32 `[batch, kv_tokens, vdim]`. */
+  value: 'value',
+  /** Optional graph input (`mask`): `attn_mask`, bool (true = attend) or float32 (added), rank 2..4, broadcast right-aligned to `[batch, heads, tokens, kv_tokens]`. */
+  mask: 'attn_mask',
+  /** Optional graph input (`keyPaddingMask`): `key_padding_mask`, bool (true = a real key) or float32 (added), `[batch, kv_tokens]` (either dim may be 1). */
+  keyPaddingMask: 'key_padding_mask',
+  /** Decoder-step input (`past: true`): `past_key`, float32 `[batch, kvHeads, past_tokens, headDim]`. */
+  pastKey: 'past_key',
+  /** Decoder-step input (`past: true`): `past_value`, float32 `[batch, kvHeads, past_tokens, headDim]`. */
+  pastValue: 'past_value',
+  /** Decoder-step output (`past: true`): `present_key` = `concat(past_key, new keys)`, `[batch, kvHeads, total_tokens, headDim]`. */
+  presentKey: 'present_key',
+  /** Decoder-step output (`past: true`): `present_value` = `concat(past_value, new values)`. */
+  presentValue: 'present_value',
+  /** Symbolic key/value sequence length of a cross-attention graph. */
+  kvTokensDim: 'kv_tokens',
+  /** Symbolic length of a decoder step's past. */
+  pastTokensDim: 'past_tokens',
+  /** Symbolic `past_tokens + tokens` of a decoder step's present. */
+  totalTokensDim: 'total_tokens',
 } as const;
 
 /**
