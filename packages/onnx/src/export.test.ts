@@ -181,19 +181,118 @@ describe('exportAttentionOp', () => {
   });
 });
 
-describe('exportOnnx refuses module features the graphs do not carry yet', () => {
-  it.each([
-    [{ dIn: 4, heads: 2, headDim: 2, kvHeads: 1 }, 'config.kvHeads', 1],
-    [{ dIn: 4, heads: 2, headDim: 2, kdim: 3 }, 'config.kdim', 3],
-    [{ dIn: 4, heads: 2, headDim: 2, vdim: 5 }, 'config.vdim', 5],
-  ])('%j -> MHA_UNSUPPORTED at %s', (config, field, value) => {
-    const cfg = resolveConfig(config);
+describe('exportOnnx module features: graph structure', () => {
+  const gqa = cfgOf({ dIn: 8, heads: 4, kvHeads: 2, headDim: 3, causal: true, qkvBias: true });
+  const cross = cfgOf({ dIn: 5, heads: 2, headDim: 3, kdim: 7, vdim: 4, causal: true });
+  const io = (m: OnnxModel) => ({ inputs: m.graph.inputs.map((i) => [i.name, i.elemType, i.dims]), outputs: m.graph.outputs.map((o) => [o.name, o.dims]) });
+
+  it.each(['decomposed', 'attention-op'] as const)('%s: GQA self-attention projects K/V to kvHeads*headDim in one fused MatMul', (flavour) => {
+    const w = initWeights(gqa, 3);
+    const m = readModel(exportOnnx(gqa, w, { flavour }));
+    expect(io(m)).toEqual({ inputs: [['x', 1, ['batch', 'tokens', 8]]], outputs: [['output', ['batch', 'tokens', 12]]] });
+    const qkv = init(m, 'qkv_weight')!;
+    expect(qkv.dims).toEqual([8, 12 + 6 + 6]);
+    const data = qkv.data as Float32Array;
+    for (let i = 0; i < 8; i++) {
+      expect(Array.from(data.subarray(i * 24, i * 24 + 12))).toEqual(Array.from(w.wq.subarray(i * 12, (i + 1) * 12)));
+      expect(Array.from(data.subarray(i * 24 + 12, i * 24 + 18))).toEqual(Array.from(w.wk.subarray(i * 6, (i + 1) * 6)));
+      expect(Array.from(data.subarray(i * 24 + 18, i * 24 + 24))).toEqual(Array.from(w.wv.subarray(i * 6, (i + 1) * 6)));
+    }
+    expect(Array.from(init(m, 'qkv_bias')!.data as Float32Array)).toEqual([...w.bq!, ...w.bk!, ...w.bv!]);
+    expect(JSON.parse(m.metadata['mha.config']!)).toMatchObject({ kvHeads: 2 });
+    if (flavour === 'attention-op') {
+      const node = m.graph.nodes.find((n) => n.opType === 'Attention')!;
+      expect(node.attributes.q_num_heads).toEqual({ kind: 'int', value: 4 });
+      expect(node.attributes.kv_num_heads).toEqual({ kind: 'int', value: 2 });
+      expect(node.attributes.is_causal).toEqual({ kind: 'int', value: 1 });
+    } else {
+      expect(ops(m).has('Attention')).toBe(false);
+    }
+  });
+
+  it.each(['decomposed', 'attention-op'] as const)('%s: cross-attention (kdim/vdim) has key and value inputs and separate projections', (flavour) => {
+    const w = initWeights(cross, 1);
+    const m = readModel(exportOnnx(cross, w, { flavour, attentionWeights: true }));
+    expect(io(m)).toEqual({
+      inputs: [['x', 1, ['batch', 'tokens', 5]], ['key', 1, ['batch', 'kv_tokens', 7]], ['value', 1, ['batch', 'kv_tokens', 4]]],
+      outputs: [['output', ['batch', 'tokens', 6]], ['attention_weights', ['batch', 2, 'tokens', 'kv_tokens']]],
+    });
+    expect(Array.from(init(m, 'k_weight')!.data as Float32Array)).toEqual(Array.from(w.wk));
+    expect(init(m, 'k_weight')!.dims).toEqual([7, 6]);
+    expect(init(m, 'v_weight')!.dims).toEqual([4, 6]);
+    expect(init(m, 'qkv_weight')).toBeUndefined();
+    expect(m.metadata['mha.graph']).toBe('module');
+  });
+
+  it.each(['decomposed', 'attention-op'] as const)('%s: mask and key-padding inputs with their element types', (flavour) => {
+    const m = readModel(exportOnnx(cross, initWeights(cross, 1), { flavour, mask: { kind: 'bool', rank: 3 }, keyPaddingMask: 'additive', causalAlign: 'bottom-right' }));
+    expect(io(m).inputs.slice(3)).toEqual([
+      ['attn_mask', 9, ['mask_heads', 'mask_tokens', 'mask_kv_tokens']],
+      ['key_padding_mask', 1, ['key_padding_batch', 'key_padding_kv_tokens']],
+    ]);
+    expect(JSON.parse(m.metadata['mha.features']!)).toEqual({ crossAttention: true, mask: { kind: 'bool', rank: 3 }, keyPaddingMask: 'additive', causalAlign: 'bottom-right', past: false });
+    if (flavour === 'attention-op') {
+      // Bottom-right causal is a mask part, not the operator's (top-left) is_causal.
+      expect(m.graph.nodes.find((n) => n.opType === 'Attention')!.attributes.is_causal).toEqual({ kind: 'int', value: 0 });
+    }
+  });
+
+  it.each(['decomposed', 'attention-op'] as const)('%s: a decoder step has past inputs and present outputs, written in the default domain', (flavour) => {
+    const m = readModel(exportOnnx(gqa, initWeights(gqa, 1), { flavour, past: true }));
+    expect(io(m)).toEqual({
+      inputs: [['x', 1, ['batch', 'tokens', 8]], ['past_key', 1, ['batch', 2, 'past_tokens', 3]], ['past_value', 1, ['batch', 2, 'past_tokens', 3]]],
+      outputs: [['output', ['batch', 'tokens', 12]], ['present_key', ['batch', 2, 'total_tokens', 3]], ['present_value', ['batch', 2, 'total_tokens', 3]]],
+    });
+    expect(m.graph.nodes.every((n) => (n.domain ?? '') === '')).toBe(true);
+    expect(m.metadata['mha.graph']).toBe('module-decoder-step');
+    if (flavour === 'attention-op') {
+      const node = m.graph.nodes.find((n) => n.opType === 'Attention')!;
+      expect(node.inputs.slice(4)).toEqual(['past_key', 'past_value']);
+      expect(node.outputs.slice(1, 3)).toEqual(['present_key', 'present_value']);
+    }
+  });
+
+  it('plain self-attention configs keep their original graphs', () => {
+    const plain = cfgOf({ dIn: 4, heads: 2, headDim: 2, causal: true });
+    const w = initWeights(plain, 1);
+    for (const flavour of ['decomposed', 'attention-op'] as const) {
+      expect(exportOnnx(plain, w, { flavour, causalAlign: 'bottom-right', crossAttention: false })).toEqual(exportOnnx(plain, w, { flavour }));
+    }
+  });
+
+  it('attention-op can be written at opset 24', () => {
+    expect(readModel(exportOnnx(gqa, initWeights(gqa, 1), { flavour: 'attention-op', opset: 24 })).opset).toBe(24);
+    expect(() => exportOnnx(gqa, initWeights(gqa, 1), { flavour: 'attention-op', opset: 25 })).toThrow(expect.objectContaining({ field: 'options.opset' }));
+  });
+});
+
+describe('exportOnnx module feature options: typed errors', () => {
+  const gqa = cfgOf({ dIn: 4, heads: 2, kvHeads: 1, headDim: 2, causal: true });
+  const cross = cfgOf({ dIn: 4, heads: 2, headDim: 2, kdim: 3 });
+  const nonCausal = cfgOf({ dIn: 4, heads: 2, headDim: 2 });
+  const cases: [string, () => unknown, string, string, unknown][] = [
+    ['kdim != dIn without key/value inputs', () => exportOnnx(cross, initWeights(cross, 1), { crossAttention: false }), MhaErrorCode.InvalidOption, 'options.crossAttention', false],
+    ['a bad mask kind', () => exportOnnx(gqa, initWeights(gqa, 1), { mask: { kind: 'float', rank: 2 } as never }), MhaErrorCode.InvalidOption, 'options.mask.kind', 'float'],
+    ['a bad mask rank', () => exportOnnx(gqa, initWeights(gqa, 1), { mask: { kind: 'bool', rank: 1 } as never }), MhaErrorCode.InvalidOption, 'options.mask.rank', 1],
+    ['a bad key-padding kind', () => exportOnnx(gqa, initWeights(gqa, 1), { keyPaddingMask: true } as never), MhaErrorCode.InvalidOption, 'options.keyPaddingMask', true],
+    ['a bad alignment', () => exportOnnx(gqa, initWeights(gqa, 1), { causalAlign: 'center' } as never), MhaErrorCode.InvalidOption, 'options.causalAlign', 'center'],
+    ['past not a boolean', () => exportOnnx(gqa, initWeights(gqa, 1), { past: 1 } as never), MhaErrorCode.InvalidType, 'options.past', 1],
+    ['past with a mask', () => exportOnnx(gqa, initWeights(gqa, 1), { past: true, mask: { kind: 'bool', rank: 2 } }), MhaErrorCode.InvalidOption, 'options.mask', { kind: 'bool', rank: 2 }],
+    ['past with key padding', () => exportOnnx(gqa, initWeights(gqa, 1), { past: true, keyPaddingMask: 'bool' }), MhaErrorCode.InvalidOption, 'options.keyPaddingMask', 'bool'],
+    ['past with attention weights', () => exportOnnx(gqa, initWeights(gqa, 1), { past: true, attentionWeights: true }), MhaErrorCode.InvalidOption, 'options.attentionWeights', true],
+    ['past with top-left', () => exportOnnx(gqa, initWeights(gqa, 1), { past: true, causalAlign: 'top-left' }), MhaErrorCode.InvalidOption, 'options.causalAlign', 'top-left'],
+    ['past with cross-attention', () => exportOnnx(gqa, initWeights(gqa, 1), { past: true, crossAttention: true }), MhaErrorCode.InvalidOption, 'options.crossAttention', true],
+    ['past with kdim != dIn', () => exportOnnx({ ...cross, causal: true }, initWeights(cross, 1), { past: true }), MhaErrorCode.InvalidOption, 'options.past', true],
+    ['past on a non-causal config', () => exportOnnx(nonCausal, initWeights(nonCausal, 1), { past: true }), MhaErrorCode.InvalidOption, 'options.past', true],
+    ['trace outputs of a GQA graph', () => exportOnnx(gqa, initWeights(gqa, 1), { traceOutputs: true }), MhaErrorCode.InvalidOption, 'options.traceOutputs', true],
+  ];
+  it.each(cases)('%s', (_, call, code, field, value) => {
     let err: unknown;
     try {
-      exportOnnx(cfg, initWeights(cfg, 1));
+      call();
     } catch (e) {
       err = e;
     }
-    expect(isMhaError(err) && [err.code, err.field, err.value]).toEqual([MhaErrorCode.Unsupported, field, value]);
+    expect(isMhaError(err) && [err.code, err.field, err.value]).toEqual([code, field, value]);
   });
 });
