@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Exports a set of models (both module flavours, core-op graphs; causal/non-causal, biases, wrapper
-// layout, weights and trace outputs, opsets 13 and 17) and runs ONNX's official checker on them with
+// layout, weights and trace outputs, opsets 13 and 17; module feature graphs: GQA/MQA, cross-attention,
+// masks, key padding, bottom-right causal, decoder steps) and runs ONNX's official checker on them with
 // full shape inference (check_onnx.py). Needs a Python with the `onnx` package: /usr/bin/python3 by
 // default (Debian's python3-onnx), or $MHA_ONNX_PYTHON. Prints "skipped: ..." and exits 0 without one.
 import { spawnSync } from 'node:child_process';
@@ -60,6 +61,37 @@ for (const [name, raw] of Object.entries(CONFIGS)) {
           });
         }
         add(`${flavour}-${name}${suffix}-opset${opset}.onnx`, exportOnnx(config, weights, { flavour, opset, ...extra }), outputs);
+      }
+    }
+  }
+}
+
+// Module feature graphs (GQA/MQA, cross-attention with kdim/vdim, masks, key padding, bottom-right
+// causal, the decoder step with past/present KV).
+const FEATURES = [
+  ['gqa-causal-bias', { dIn: 8, heads: 4, kvHeads: 2, headDim: 3, causal: true, qkvBias: true }, {}],
+  ['mqa-bool-mask2', { dIn: 6, heads: 3, kvHeads: 1, headDim: 2 }, { mask: { kind: 'bool', rank: 2 } }],
+  ['gqa-additive-mask4-kpm-bool', { dIn: 6, heads: 4, kvHeads: 2, headDim: 2, causal: true }, { mask: { kind: 'additive', rank: 4 }, keyPaddingMask: 'bool' }],
+  ['cross-kdim-vdim', { dIn: 5, heads: 2, headDim: 3, kdim: 7, vdim: 4, causal: true, qkvBias: true }, {}],
+  ['cross-bottom-right-masks', { dIn: 5, heads: 2, kvHeads: 1, headDim: 3, kdim: 7, vdim: 4, causal: true, outProj: false }, { causalAlign: 'bottom-right', mask: { kind: 'bool', rank: 3 }, keyPaddingMask: 'additive' }],
+  ['cross-same-width-scale0', { dIn: 4, heads: 2, headDim: 2, scale: 0 }, { crossAttention: true, keyPaddingMask: 'bool' }],
+  ['step-gqa', { dIn: 8, heads: 4, kvHeads: 2, headDim: 3, causal: true, qkvBias: true }, { past: true }],
+  ['step-mqa-noproj', { dIn: 6, heads: 3, kvHeads: 1, headDim: 2, causal: true, outProj: false }, { past: true }],
+];
+for (const [name, raw, options] of FEATURES) {
+  const config = resolveConfig(raw);
+  const weights = initWeights(config, 1);
+  const kv = options.crossAttention || config.kdim !== config.dIn || config.vdim !== config.dIn ? 'kv_tokens' : 'tokens';
+  for (const [flavour, opsets] of [['decomposed', [13, 17]], ['attention-op', [23, 24]]]) {
+    for (const opset of opsets) {
+      for (const [suffix, extra] of options.past ? [['', {}]] : [['', {}], ['-weights', { attentionWeights: true }]]) {
+        const outputs = { output: ['batch', 'tokens', config.dOut] };
+        if (extra.attentionWeights) outputs.attention_weights = ['batch', config.heads, 'tokens', kv];
+        if (options.past) {
+          outputs.present_key = ['batch', config.kvHeads, 'total_tokens', config.headDim];
+          outputs.present_value = ['batch', config.kvHeads, 'total_tokens', config.headDim];
+        }
+        add(`module-${flavour}-${name}${suffix}-opset${opset}.onnx`, exportOnnx(config, weights, { flavour, opset, ...options, ...extra }), outputs);
       }
     }
   }
