@@ -19,9 +19,13 @@ import {
   type ResolvedMhaConfig,
   type Tensor,
 } from '@mha/core';
-import { exportOnnx, MODULE_NAMES as N, readModel, type ExportOptions, type MaskSpec, type OnnxFlavour } from '@mha/onnx';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportOnnx, MODULE_NAMES as N, readModel, readTensorProto, type ExportOptions, type MaskSpec, type OnnxFlavour } from '@mha/onnx';
+import { main as mhaOnnx } from '@mha/onnx/cli';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const f32 = (t: { data: ArrayLike<number>; shape: readonly number[] }) => new OrtTensor('float32', Float32Array.from(t.data), [...t.shape]);
 const maskFeed = (m: AttentionMask) => (m.kind === 'bool' ? new OrtTensor('bool', Uint8Array.from(m.data), [...m.shape]) : f32(m));
@@ -309,5 +313,41 @@ describe('exportOnnx({ past: true }): the decoder step in onnxruntime-node', () 
         });
       }
     });
+  }
+});
+
+describe('mha-onnx export with feature options: the written model reproduces its test data in onnxruntime-node', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mha-onnx-features-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const quiet = () => {};
+  const runs: [string, string, string[]][] = [
+    ['cross GQA, masks, bottom-right, weights', '{"dIn":6,"heads":4,"kvHeads":2,"headDim":3,"kdim":5,"vdim":7,"causal":true,"qkvBias":true}', ['--mask', 'additive:3', '--key-padding-mask', 'bool', '--causal-align', 'bottom-right', '--attention-weights', '--tokens', '3', '--kv-tokens', '6']],
+    ['MQA self-attention, bool mask', '{"dIn":6,"heads":3,"kvHeads":1,"headDim":2}', ['--mask', 'bool:4']],
+    ['decoder step (GQA)', '{"dIn":8,"heads":4,"kvHeads":2,"headDim":3,"causal":true}', ['--past', '--tokens', '2', '--past-tokens', '5']],
+  ];
+  for (const { flavour } of FLAVOURS.filter((f) => f.opset === 17 || f.opset === 23)) {
+    for (const [name, config, extra] of runs) {
+      it(`${flavour}: ${name}`, async () => {
+        const base = join(dir, `${flavour}-${name.replace(/\W+/g, '-')}`);
+        const err: string[] = [];
+        const code = await mhaOnnx(['export', '--config', config, '--seed', '4', '--flavour', flavour, '--out', `${base}.onnx`, '--test-data', base, ...extra], quiet, (e) => err.push(e));
+        expect(code, err.join('\n')).toBe(0);
+        const set = join(base, 'test_data_set_0');
+        const files = readdirSync(set);
+        const pb = (f: string) => readTensorProto(readFileSync(join(set, f)));
+        await withSession(readFileSync(`${base}.onnx`), async (s) => {
+          const inputs = files.filter((f) => f.startsWith('input_')).sort().map(pb);
+          expect(inputs.map((t) => t.name)).toEqual(s.inputNames);
+          const feeds = Object.fromEntries(inputs.map((t) => [t.name, t.type === 'bool' ? new OrtTensor('bool', t.data as Uint8Array, t.dims) : new OrtTensor('float32', t.data as Float32Array, t.dims)]));
+          const r = await s.run(feeds);
+          const outputs = files.filter((f) => f.startsWith('output_')).sort().map(pb);
+          expect(outputs.map((t) => t.name)).toEqual(s.outputNames);
+          for (const want of outputs) {
+            expect(r[want.name]!.dims).toEqual(want.dims);
+            expectClose(r[want.name]!.data as Float32Array, want.data as Float32Array, want.name, want.name === N.attentionWeights);
+          }
+        });
+      });
+    }
   }
 });

@@ -63,6 +63,26 @@ describe('mha-onnx export', () => {
     expect(m.graph.outputs.map((o) => o.name)).toEqual(['output', 'weights']);
   });
 
+  it('exposes the module feature options: key/value, masks, alignment, decoder step', async () => {
+    const cross = join(dir, 'cross.onnx');
+    const cfg = '{"dIn":6,"heads":4,"kvHeads":2,"headDim":3,"kdim":5,"vdim":7,"causal":true}';
+    const r = await run('export', '--config', cfg, '--out', cross, '--mask', 'bool:2', '--key-padding-mask', 'additive', '--causal-align', 'bottom-right', '--flavour', 'attention-op');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('x [batch, tokens, 6], key [batch, kv_tokens, 5], value [batch, kv_tokens, 7], attn_mask [mask_tokens, mask_kv_tokens], key_padding_mask [key_padding_batch, key_padding_kv_tokens] -> output [batch, tokens, 12]');
+    expect(JSON.parse(readModel(readFileSync(cross)).metadata['mha.features']!)).toMatchObject({ causalAlign: 'bottom-right', keyPaddingMask: 'additive' });
+    const step = await run('export', '--config', cfg.replace('"kdim":5,"vdim":7,', ''), '--out', join(dir, 'step.onnx'), '--past');
+    expect(step.code, step.err).toBe(0);
+    expect(step.out).toContain('-> output [batch, tokens, 12], present_key [batch, 2, total_tokens, 3], present_value [batch, 2, total_tokens, 3]');
+    expect((await run('export', '--config', cfg, '--out', join(dir, 'e.onnx'), '--key-padding-mask', 'float')).code).toBe(2);
+    expect((await run('export', '--config', cfg, '--out', join(dir, 'e.onnx'), '--causal-align', 'middle')).code).toBe(2);
+    expect((await run('export', '--config', cfg, '--out', join(dir, 'e.onnx'), '--mask', 'bool:5')).code).toBe(2);
+    const past = await run('export', '--config', cfg, '--out', join(dir, 'e.onnx'), '--past');
+    expect(past.code).toBe(1);
+    expect(past.err).toContain('options.past');
+    const fixture = await run('export', '--fixture', join(GOLDEN, 'book-wrapper-ch03.json'), '--out', join(dir, 'f.onnx'), '--cross', '--test-data', join(dir, 'f'));
+    expect(fixture.code).toBe(2);
+  });
+
   it('inspect describes a model', async () => {
     const model = join(dir, 'inspect.onnx');
     await run('export', '--config', '{"dIn":4,"dOut":4,"heads":2}', '--out', model);
