@@ -172,13 +172,19 @@ function describeFeatures(f: ModuleFeatures): string {
  * Exports an MHA module as the bytes of a standard ONNX model (`ModelProto`), weights stored as
  * initializers, written with onnx-proto. Batch and sequence length are symbolic dims (`batch`,
  * `tokens`): one model serves every `B` and `T`. Input `x [batch, tokens, dIn]`, output
- * `output [batch, tokens, dOut]`, optionally `attention_weights [batch, heads, tokens, tokens]`.
- * Config and weights are validated by `@mha/core` first.
+ * `output [batch, tokens, dOut]`, optionally `attention_weights [batch, heads, tokens, kv_tokens]`.
+ * Module features are graph options (see {@link ExportOptions} and `MODULE_NAMES`): `kvHeads` and
+ * `kdim`/`vdim` from the config, `key`/`value`, `attn_mask` and `key_padding_mask` inputs, bottom-right
+ * causal, and `past: true` for a decoder step with `past_key`/`past_value` inputs and
+ * `present_key`/`present_value` outputs. Config and weights are validated by `@mha/core` first.
  *
  * @example
  * const config = resolveConfig({ dIn: 8, dOut: 8, heads: 2, causal: true });
  * const bytes = exportOnnx(config, initWeights(config, 1), { flavour: 'decomposed' });
  * writeFileSync('mha.onnx', bytes);
+ * // A grouped-query decoder step: feed present_key/present_value back as past_key/past_value.
+ * const gqa = resolveConfig({ dIn: 64, heads: 8, kvHeads: 2, headDim: 8, causal: true });
+ * const step = exportOnnx(gqa, initWeights(gqa, 1), { flavour: 'attention-op', past: true });
  */
 export function exportOnnx(config: MhaConfig | ResolvedMhaConfig, weights: MhaWeights, options?: ExportOptions): Uint8Array {
   const cfg = resolveConfig(config);
