@@ -20,3 +20,5 @@ export { errorBuggyBackend, ERROR_BUGS, type ErrorBug } from './buggy/errors.js'
 export { lifecycleBuggyBackend, LIFECYCLE_BUGS, type LifecycleBug } from './buggy/lifecycle.js';
 export { formatHtmlReport, escapeHtml, ratioColour, type HtmlReportMeta } from './html-report.js';
 export { ERROR_MAP_MAX, type ErrorMap } from './compare.js';
+export { loadModuleFixtures, loadCheckpointFixtures, builtinModuleFixturesDir } from './module-fixture-files.js';
+export type { ModuleFeatureFixture } from './module-fixtures.js';

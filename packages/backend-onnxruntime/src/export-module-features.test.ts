@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportOnnx, MODULE_NAMES as N, readModel, readTensorProto, type ExportOptions, type MaskSpec, type OnnxFlavour } from '@mha/onnx';
 import { main as mhaOnnx } from '@mha/onnx/cli';
+import { loadModuleFixtures } from '@mha/conformance';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -216,6 +217,45 @@ describe('exportOnnx module features in onnxruntime-node vs the float64 referenc
       await runCase(c, flavour, opset);
       await runCase(c, i % 2 ? 'decomposed' : 'attention-op', i % 2 ? 17 : 23);
     });
+  }
+});
+
+describe('exportOnnx module features in onnxruntime-node vs PyTorch 1.13 (fixtures/module-features, fixtures/checkpoints)', () => {
+  for (const f of loadModuleFixtures()) {
+    for (const flavour of ['decomposed', 'attention-op'] as const) {
+      it(`${flavour}: ${f.id}`, async () => {
+        const o = f.options as Case['forward'];
+        const exp: ExportOptions = { flavour, attentionWeights: f.expected.weights !== undefined };
+        if (o.key) exp.crossAttention = true;
+        if (o.mask) exp.mask = { kind: o.mask.kind, rank: o.mask.shape.length as 2 | 3 | 4 };
+        if (o.keyPaddingMask) exp.keyPaddingMask = o.keyPaddingMask.kind;
+        if (o.causalAlign) exp.causalAlign = o.causalAlign;
+        const feeds: Record<string, OrtTensor> = { [N.input]: f32(f.x) };
+        if (o.key) feeds[N.key] = f32(o.key);
+        if (o.value) feeds[N.value] = f32(o.value);
+        if (o.mask) feeds[N.mask] = maskFeed(o.mask);
+        if (o.keyPaddingMask) feeds[N.keyPaddingMask] = maskFeed(o.keyPaddingMask);
+        // torch gives NaN on fully masked rows (stored as NaN); SPEC gives zeros: those positions are checked
+        // against the float64 reference, as the conformance suite does.
+        const ref = referenceForward(f.config, f.weights, f.x, f.options);
+        const orRef = (t: ArrayLike<number>, r: ArrayLike<number>) => Float64Array.from(t, (v, i) => (Number.isNaN(v) ? r[i]! : v));
+        await withSession(exportOnnx(f.config, f.weights, exp), async (s) => {
+          const r = await s.run(feeds);
+          expectClose(r[N.output]!.data as Float32Array, orRef(f.expected.output.data, ref.output.data), 'output');
+          if (f.expected.weights) {
+            const per = r[N.attentionWeights]!.data as Float32Array;
+            const [B, H, tq, tk] = r[N.attentionWeights]!.dims as number[];
+            let got: ArrayLike<number> = per;
+            if (f.options.averageWeights) {
+              const avg = new Float64Array(B! * tq! * tk!);
+              for (let b = 0; b < B!; b++) for (let h = 0; h < H!; h++) for (let p = 0; p < tq! * tk!; p++) avg[b * tq! * tk! + p]! += per[(b * H! + h) * tq! * tk! + p]! / H!;
+              got = avg;
+            }
+            expectClose(got, orRef(f.expected.weights.data, f.options.averageWeights ? ref.averagedWeights.data : ref.attentionWeights.data), 'attention_weights', true);
+          }
+        });
+      });
+    }
   }
 });
 
