@@ -156,7 +156,9 @@ function featuresOf(cfg: ResolvedMhaConfig, opts: ResolvedExportOptions): Module
 }
 
 function describeConfig(c: ResolvedMhaConfig): string {
-  return `dIn=${c.dIn} heads=${c.heads} kvHeads=${c.kvHeads} headDim=${c.headDim} kdim=${c.kdim} vdim=${c.vdim} causal=${c.causal} qkvBias=${c.qkvBias} outProj=${c.outProj} outProjBias=${c.outProjBias} scale=${c.scale}`;
+  // kvHeads/kdim/vdim only when set: a plain config keeps the description (and bytes) it always had.
+  const extended = `${c.kvHeads !== c.heads ? ` kvHeads=${c.kvHeads}` : ''}${c.kdim !== c.dIn ? ` kdim=${c.kdim}` : ''}${c.vdim !== c.dIn ? ` vdim=${c.vdim}` : ''}`;
+  return `dIn=${c.dIn} heads=${c.heads}${extended} headDim=${c.headDim} causal=${c.causal} qkvBias=${c.qkvBias} outProj=${c.outProj} outProjBias=${c.outProjBias} scale=${c.scale}`;
 }
 
 function describeFeatures(f: ModuleFeatures): string {
