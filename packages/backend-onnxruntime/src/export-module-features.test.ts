@@ -22,7 +22,7 @@ import {
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportOnnx, MODULE_NAMES as N, readModel, readTensorProto, type ExportOptions, type MaskSpec, type OnnxFlavour } from '@mha/onnx';
+import { exportAttentionOp, CORE_OP_NAMES, exportOnnx, MODULE_NAMES as N, readModel, readTensorProto, type ExportOptions, type MaskSpec, type OnnxFlavour } from '@mha/onnx';
 import { main as mhaOnnx } from '@mha/onnx/cli';
 import { loadModuleFixtures } from '@mha/conformance';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -390,4 +390,24 @@ describe('mha-onnx export with feature options: the written model reproduces its
       });
     }
   }
+});
+
+describe('exportAttentionOp at opset 24 (attention-op flavour)', () => {
+  it('a past/present decoder step with GQA and a bool mask matches the reference', async () => {
+    const C = CORE_OP_NAMES;
+    const q = randomTensor([1, 4, 2, 3], 1, 2);
+    const k = randomTensor([1, 2, 2, 3], 2, 2);
+    const v = randomTensor([1, 2, 2, 5], 3);
+    const pastKey = randomTensor([1, 2, 4, 3], 4, 2);
+    const pastValue = randomTensor([1, 2, 4, 5], 5);
+    const mask: AttentionMask = { kind: 'bool', data: Uint8Array.from([1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]), shape: [2, 6] }; // query row 1 fully masked
+    const bytes = exportAttentionOp({ flavour: 'attention-op', opset: 24, causal: true, past: true, weights: true, mask: { kind: 'bool', rank: 2 } });
+    expect(readModel(bytes).opset).toBe(24);
+    const want = referenceAttention(q, k, v, { causal: true, pastKey, pastValue, mask, returnWeights: true });
+    await withSession(bytes, async (s) => {
+      const r = await s.run({ [C.q]: f32(q), [C.k]: f32(k), [C.v]: f32(v), [C.pastKey]: f32(pastKey), [C.pastValue]: f32(pastValue), [C.mask]: maskFeed(mask) });
+      expectClose(r[C.output]!.data as Float32Array, want.output.data, 'output');
+      expectClose(r[C.weights]!.data as Float32Array, want.weights.data, 'weights', true);
+    });
+  });
 });

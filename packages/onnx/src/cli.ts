@@ -23,7 +23,7 @@ const USAGE = `mha-onnx: export multi-head attention as a standard ONNX model
 
 export options:
   --flavour <name>      decomposed (default; primitive ops, opset 17) or attention-op (ONNX Attention, opset 23)
-  --opset <n>           decomposed only: 13..17
+  --opset <n>           decomposed: 13..17; attention-op: 23..24
   --attention-weights   add the attention_weights output [batch, heads, tokens, kv_tokens]
   --cross               key [batch, kv_tokens, kdim] and value [batch, kv_tokens, vdim] inputs
                         (cross-attention; implied when the config's kdim or vdim differs from dIn)
