@@ -20,7 +20,7 @@ export function loadModuleFixtures(dir = builtinModuleFixturesDir()): ModuleFeat
   return [...loadDir(dir), ...fromCheckpoints];
 }
 
-/** The tiny GPT-2 / BERT / Llama checkpoints of fixtures/checkpoints (JSON + `.safetensors`). */
+/** The tiny GPT-2 / BERT / Llama / T5 / ViT checkpoints of fixtures/checkpoints (JSON + `.safetensors`). */
 export function loadCheckpointFixtures(dir: string): ModuleFeatureFixture[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))

@@ -68,10 +68,10 @@ export function parseModuleFixture(json: unknown, where: string): ModuleFeatureF
 }
 
 /**
- * Parses one `mha-checkpoint-fixture/1` object (fixtures/checkpoints: a tiny GPT-2 / BERT / Llama layer) with
- * its `.safetensors` bytes: the weights come from the file through `readSafetensors` and `fromTorchStateDict`
- * (layout and prefix as stored), the HF `attention_mask` (1 = token, SPEC polarity already) becomes the
- * key-padding mask.
+ * Parses one `mha-checkpoint-fixture/1` object (fixtures/checkpoints: a tiny GPT-2 / BERT / Llama / T5 /
+ * ViT layer) with its `.safetensors` bytes: the weights come from the file through `readSafetensors` and
+ * `fromTorchStateDict` (layout and prefix as stored), the HF `attention_mask` (1 = token, SPEC polarity already)
+ * becomes the key-padding mask, `inputs.key` / `inputs.value` (cross-attention) the forward's `key` / `value`.
  */
 export function parseCheckpointFixture(json: unknown, file: Uint8Array, where: string): ModuleFeatureFixture {
   const o = obj(json, where);
@@ -87,6 +87,11 @@ export function parseCheckpointFixture(json: unknown, file: Uint8Array, where: s
     options.keyPaddingMask = { kind: 'bool', data: Uint8Array.from(m.data), shape: [...m.shape] };
   }
   const inputs = obj(o.inputs, `${where}.inputs`);
+  if (inputs.key !== undefined || inputs.value !== undefined) {
+    // Cross-attention (T5's EncDecAttention): keys and values from the encoder output.
+    options.key = decodeTensor(inputs.key, `${where}.inputs.key`);
+    options.value = decodeTensor(inputs.value, `${where}.inputs.value`);
+  }
   const expected = obj(o.expected, `${where}.expected`);
   return {
     id: `checkpoint-${o.id}`,

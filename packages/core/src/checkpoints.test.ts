@@ -26,12 +26,12 @@ interface CheckpointFixture {
   fileDtype: string;
   config: MhaConfig;
   stateDict: Record<string, { shape: number[]; data: string }>;
-  inputs: { x: { shape: number[]; data: string } };
+  inputs: { x: { shape: number[]; data: string }; key?: { shape: number[]; data: string }; value?: { shape: number[]; data: string } };
   options: { attentionMask?: { shape: number[]; data: string } };
   expected: { output: { shape: number[]; data: string } };
 }
 
-const IDS = ['gpt2-tiny', 'bert-tiny', 'llama-tiny'];
+const IDS = ['gpt2-tiny', 'bert-tiny', 'llama-tiny', 't5-tiny', 'vit-tiny'];
 
 function errorOf(f: () => unknown): { code: string; field: string } | undefined {
   try {
@@ -59,7 +59,10 @@ describe('safetensors checkpoints from torch (fixtures/checkpoints)', () => {
       const fromFile = fromTorchStateDict(f.layout, cfg, tensors, { prefix: f.prefix });
       const fromJson = fromTorchStateDict(f.layout, cfg, Object.fromEntries(Object.entries(f.stateDict).map(([k, t]) => [k, decode(t)])), { prefix: f.prefix });
       expect(fromFile).toEqual(fromJson);
-      const options = f.options.attentionMask ? { keyPaddingMask: { kind: 'bool' as const, data: Uint8Array.from(decode(f.options.attentionMask).data), shape: f.options.attentionMask.shape } } : {};
+      const options = {
+        ...(f.options.attentionMask ? { keyPaddingMask: { kind: 'bool' as const, data: Uint8Array.from(decode(f.options.attentionMask).data), shape: f.options.attentionMask.shape } } : {}),
+        ...(f.inputs.key && f.inputs.value ? { key: decode(f.inputs.key), value: decode(f.inputs.value) } : {}),
+      };
       const ref = referenceForward(cfg, fromFile, decode(f.inputs.x), options);
       const want = decode(f.expected.output).data;
       const m = Math.max(1, ...Array.from(want, Math.abs));
