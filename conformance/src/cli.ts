@@ -154,6 +154,15 @@ function overrides(args: Args): Partial<BackendProfile> | undefined {
   return profile;
 }
 
+/**
+ * The `$schema` of a `--json` report: this version's schema on unpkg, which serves every file of a published
+ * npm package (the same file is in the package, `@mha/conformance/schemas/report.schema.json`).
+ */
+function reportSchemaUrl(): string {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `https://unpkg.com/@mha/conformance@${version}/schemas/report.schema.json`;
+}
+
 /** The machine and versions the HTML report shows. */
 function htmlMeta() {
   const cpu = cpus();
@@ -243,7 +252,7 @@ async function main(): Promise<number> {
     }
   }
   const details = formatDetails(reports);
-  if (args.json) writeFileSync(args.json, reportToJSON(reports, { date: new Date().toISOString(), node: process.version }));
+  if (args.json) writeFileSync(args.json, reportToJSON(reports, { $schema: reportSchemaUrl(), date: new Date().toISOString(), node: process.version }));
   if (args.markdown) writeFileSync(args.markdown, `# MHA conformance report\n\n${formatTable(reports, true)}\n\n${details ? `\`\`\`\n${details}\n\`\`\`\n` : ''}`);
   if (args.html) writeFileSync(args.html, formatHtmlReport(reports, htmlMeta()));
   if (!process.env.MHA_CONFORMANCE_CHILD) {

@@ -26,6 +26,14 @@ function obj(v: unknown, field: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** A required string field without control characters (descriptions reach terminals through reports). */
+function text(o: Record<string, unknown>, key: string, where: string): string {
+  const v = o[key];
+  // eslint-disable-next-line no-control-regex
+  if (typeof v !== 'string' || /[\u0000-\u001f\u007f-\u009f]/.test(v)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.${key}`, typeof v, v === undefined ? 'missing field' : 'expected a string without control characters');
+  return v;
+}
+
 function torchMask(v: unknown, field: string, convert: (m: { data: Float32Array | Uint8Array; shape: number[]; dtype: 'bool' | 'float32' }) => AttentionMask): AttentionMask {
   const o = obj(v, field);
   const t = decodeTensor(o.tensor, `${field}.tensor`);
@@ -39,6 +47,8 @@ export function parseModuleFixture(json: unknown, where: string): ModuleFeatureF
   const o = obj(json, where);
   if (o.format !== 'mha-module-fixture/1') throw new MhaError(MhaErrorCode.InvalidType, `${where}.format`, o.format, "expected 'mha-module-fixture/1'");
   if (typeof o.id !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,127}$/.test(o.id)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.id`, typeof o.id, 'expected a kebab-case id');
+  const description = text(o, 'description', where);
+  const oracle = text(o, 'oracle', where);
   const config = resolveConfig(obj(o.config, `${where}.config`) as unknown as MhaConfig);
   const rawW = obj(o.weights, `${where}.weights`);
   const weights: Record<string, Float32Array> = {};
@@ -57,8 +67,8 @@ export function parseModuleFixture(json: unknown, where: string): ModuleFeatureF
   const expected = obj(o.expected, `${where}.expected`);
   return {
     id: o.id,
-    description: String(o.description),
-    oracle: String(o.oracle),
+    description,
+    oracle,
     config,
     weights: validateWeights(config, weights as unknown as MhaWeights),
     x: decodeTensor(inputs.x, `${where}.inputs.x`),
@@ -77,9 +87,18 @@ export function parseCheckpointFixture(json: unknown, file: Uint8Array, where: s
   const o = obj(json, where);
   if (o.format !== 'mha-checkpoint-fixture/1') throw new MhaError(MhaErrorCode.InvalidType, `${where}.format`, o.format, "expected 'mha-checkpoint-fixture/1'");
   if (typeof o.id !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,127}$/.test(o.id)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.id`, typeof o.id, 'expected a kebab-case id');
+  const description = text(o, 'description', where);
+  const oracle = text(o, 'oracle', where);
+  const layout = text(o, 'layout', where) as TorchLayout;
+  const prefix = text(o, 'prefix', where);
+  const fileName = text(o, 'file', where);
+  const fileDtype = text(o, 'fileDtype', where);
+  if (!['F32', 'F16', 'BF16'].includes(fileDtype)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.fileDtype`, fileDtype, "expected 'F32', 'F16' or 'BF16'");
+  // The file is what is read; the JSON copy of its tensors is for readers without a safetensors reader.
+  obj(o.stateDict, `${where}.stateDict`);
   const config = resolveConfig(obj(o.config, `${where}.config`) as unknown as MhaConfig);
   const { tensors } = readSafetensors(file);
-  const weights = fromTorchStateDict(o.layout as TorchLayout, config, tensors, { prefix: String(o.prefix) });
+  const weights = fromTorchStateDict(layout, config, tensors, { prefix });
   const opts = obj(o.options, `${where}.options`);
   const options: ForwardOptions = {};
   if (opts.attentionMask !== undefined) {
@@ -95,8 +114,8 @@ export function parseCheckpointFixture(json: unknown, file: Uint8Array, where: s
   const expected = obj(o.expected, `${where}.expected`);
   return {
     id: `checkpoint-${o.id}`,
-    description: `${String(o.description)} Weights read from ${String(o.file)} (${String(o.fileDtype)}).`,
-    oracle: String(o.oracle),
+    description: `${description} Weights read from ${fileName} (${fileDtype}).`,
+    oracle,
     config,
     weights,
     x: decodeTensor(inputs.x, `${where}.inputs.x`),

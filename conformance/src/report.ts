@@ -1,3 +1,4 @@
+import { MhaError, MhaErrorCode } from '@mha/core';
 import { GROUPS, type Group } from './case.js';
 import type { BackendReport, CaseResult } from './suite.js';
 
@@ -169,23 +170,63 @@ export function totalsLine(reports: readonly BackendReport[]): string {
   return `${t.pass} passed, ${t.fail} failed, ${t.skip} skipped${notRun ? `, ${notRun} not run` : ''}`;
 }
 
-const NUMERIC_KEYS = new Set(['maxAbs', 'maxRel', 'ratio', 'expected', 'actual', 'atol', 'rtol']);
+// Every key whose number may be non-finite (written as a string, restored on reading).
+const NUMERIC_KEYS = new Set(['maxAbs', 'maxRel', 'ratio', 'looseRatio', 'expected', 'actual', 'atol', 'rtol']);
+
+/** The report format's name, in its `format` field. */
+export const REPORT_FORMAT = 'mha-conformance-report/1';
 
 /**
- * The reports as JSON (format `mha-conformance-report/1`). Non-finite numbers (a NaN output, an
- * infinite error) are written as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` instead of JSON's
- * lossy `null`, and {@link parseReportJSON} restores them.
+ * The reports as JSON (format `mha-conformance-report/1`, schema `@mha/conformance/schemas/report.schema.json`).
+ * Non-finite numbers (a NaN output, an infinite error) are written as the strings `"NaN"`, `"Infinity"`,
+ * `"-Infinity"` instead of JSON's lossy `null`, and {@link parseReportJSON} restores them.
  */
 export function reportToJSON(reports: readonly BackendReport[], extra: Record<string, unknown> = {}): string {
-  return `${JSON.stringify({ format: 'mha-conformance-report/1', ...extra, reports }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1)}\n`;
+  return `${JSON.stringify({ format: REPORT_FORMAT, ...extra, reports }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1)}\n`;
 }
 
-/** Reads what {@link reportToJSON} wrote. */
+// The required fields of report.schema.json, level by level (a test keeps the two in step).
+const BACKEND_FIELDS = ['backend', 'capabilities', 'tolerance', 'results'];
+const RESULT_FIELDS = ['id', 'group', 'title', 'spec', 'status', 'maxAbs', 'maxRel', 'ratio', 'ms'];
+
+function fields(v: unknown, where: string, required: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MhaError(MhaErrorCode.InvalidType, where, v === null ? null : typeof v, 'expected a JSON object');
+  for (const k of required) if (!Object.hasOwn(v, k)) throw new MhaError(MhaErrorCode.InvalidType, `${where}.${k}`, undefined, 'missing field');
+  return v as Record<string, unknown>;
+}
+
+function list(v: unknown, where: string): unknown[] {
+  if (!Array.isArray(v)) throw new MhaError(MhaErrorCode.InvalidType, where, v === null ? null : typeof v, 'expected an array');
+  return v;
+}
+
+/**
+ * Reads what {@link reportToJSON} wrote. A file that is not JSON, not this format or lacks a required
+ * field raises an {@link MhaError} naming the field (`report.reports[0].results[3].status`).
+ */
 export function parseReportJSON(text: string): BackendReport[] {
-  const o = JSON.parse(text, (k, v: unknown) => (NUMERIC_KEYS.has(k) && (v === 'NaN' || v === 'Infinity' || v === '-Infinity') ? Number(v) : v)) as { format?: unknown; reports?: unknown };
-  if (o.format !== 'mha-conformance-report/1' || !Array.isArray(o.reports)) throw new Error('not an mha-conformance-report/1 file');
+  let o: unknown;
+  try {
+    o = JSON.parse(text, (k, v: unknown) => (NUMERIC_KEYS.has(k) && (v === 'NaN' || v === 'Infinity' || v === '-Infinity') ? Number(v) : v));
+  } catch (e) {
+    throw new MhaError(MhaErrorCode.InvalidType, 'report', undefined, `not JSON: ${(e as Error).message}`);
+  }
+  const top = fields(o, 'report', ['format', 'reports']);
+  if (top.format !== REPORT_FORMAT) throw new MhaError(MhaErrorCode.InvalidType, 'report.format', typeof top.format === 'string' ? top.format.slice(0, 40) : typeof top.format, `expected '${REPORT_FORMAT}'`);
+  list(top.reports, 'report.reports').forEach((r, i) => {
+    const where = `report.reports[${i}]`;
+    const b = fields(r, where, BACKEND_FIELDS);
+    fields(b.tolerance, `${where}.tolerance`, ['atol', 'rtol']);
+    list(b.capabilities, `${where}.capabilities`);
+    if (b.likelyCauses !== undefined) list(b.likelyCauses, `${where}.likelyCauses`).forEach((c, j) => fields(c, `${where}.likelyCauses[${j}]`, ['bug', 'hint']));
+    list(b.results, `${where}.results`).forEach((x, j) => {
+      const res = fields(x, `${where}.results[${j}]`, RESULT_FIELDS);
+      if (res.worst !== undefined) fields(res.worst, `${where}.results[${j}].worst`, ['index', 'position', 'expected', 'actual']);
+      if (res.errorMap !== undefined) list(fields(res.errorMap, `${where}.results[${j}].errorMap`, ['shape', 'lead', 'rowStart', 'colStart', 'rows', 'cols', 'cells']).cells, `${where}.results[${j}].errorMap.cells`);
+    });
+  });
   // An error map's cells are anonymous array elements: restore their non-finite ratios here.
-  return (o.reports as BackendReport[]).map((r) => ({
+  return (top.reports as BackendReport[]).map((r) => ({
     ...r,
     results: r.results.map((x) => (x.errorMap ? { ...x, errorMap: { ...x.errorMap, cells: x.errorMap.cells.map((c) => (typeof c === 'string' ? Number(c) : c)) } } : x)),
   }));
