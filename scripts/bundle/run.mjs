@@ -6,6 +6,7 @@
 // Usage: `pnpm test:bundle` (builds first), or `node scripts/bundle/run.mjs`. Exit 0 pass, 1 fail, 2 setup.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,10 @@ const setup = (message) => {
 };
 const esbuild = await import('esbuild').catch(() => setup('esbuild is missing: run `npm ci` in scripts/bundle first.'));
 const vite = await import('vite').catch(() => setup('vite is missing: run `npm ci` in scripts/bundle first.'));
+const webpack = (await import('webpack').catch(() => setup('webpack is missing: run `npm ci` in scripts/bundle first.'))).default;
+const { rollup } = await import('rollup').catch(() => setup('rollup is missing: run `npm ci` in scripts/bundle first.'));
+const { nodeResolve } = await import('@rollup/plugin-node-resolve').catch(() => setup('@rollup/plugin-node-resolve is missing: run `npm ci` in scripts/bundle first.'));
+const commonjs = (await import('@rollup/plugin-commonjs').catch(() => setup('@rollup/plugin-commonjs is missing: run `npm ci` in scripts/bundle first.'))).default;
 const { chromium } = await import('playwright-core').catch(() => setup('playwright-core is missing: run `npm ci` in scripts/bundle first.'));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -29,9 +34,10 @@ const PACKAGES = { core: 'packages/core', 'backend-ts': 'packages/backend-ts', '
  * What a browser bundle must not contain: imports of Node built-ins, Node-only packages, and our own Node
  * glue (backend-ts's worker host, marked by the Node error code it handles). tfjs's Emscripten loader keeps
  * a `try { require("worker_threads") }` for Node, which is inert in a browser and not ours, so a bare
- * mention of worker_threads is not flagged; an import of it is.
+ * mention of worker_threads is not flagged; an import of it is. Only quoted specifiers count, so a comment
+ * that names onnxruntime-node (Rollup keeps comments) is not flagged.
  */
-const NODE_ONLY = [/onnxruntime-node/, /(?:\bfrom\s*|\bimport\s*\(\s*)["'`](?:node:)?worker_threads["'`]/, /["'`]node:[a-z_]+["'`]/, /\bcreateRequire\b/, /ERR_WORKER_INVALID_EXEC_ARGV/];
+const NODE_ONLY = [/["'`]onnxruntime-node(?:\/[^"'`]*)?["'`]/, /(?:\bfrom\s*|\bimport\s*\(\s*)["'`](?:node:)?worker_threads["'`]/, /["'`]node:[a-z_]+["'`]/, /\bcreateRequire\b/, /ERR_WORKER_INVALID_EXEC_ARGV/];
 
 function makeProject() {
   const dir = mkdtempSync(join(realpathSync(tmpdir()), 'mha-bundle-'));
@@ -135,7 +141,90 @@ const BUNDLES = [
         build: { ssr: join(dir, 'src', 'node.js'), outDir: out, emptyOutDir: true, rollupOptions: { output: { entryFileNames: 'app.mjs' } } },
       }),
   },
+  {
+    name: 'webpack, browser',
+    target: 'browser',
+    // No configuration beyond entry and output: webpack 5 finds both packages' `new Worker(new URL(...,
+    // import.meta.url))` and emits the workers itself.
+    build: (dir, out) =>
+      webpackBuild({ ...WEBPACK_MODE, context: dir, entry: { app: './src/browser.js' }, target: 'web', output: { path: out, filename: '[name].js' } }).then(() => {
+        cpSync(join(dir, 'src', 'index.html'), join(out, 'index.html'));
+        rewriteHtml(join(out, 'index.html'));
+      }),
+  },
+  {
+    name: 'webpack, node',
+    target: 'node',
+    expectPicked: 'ort-attention-op',
+    build: (dir, out) =>
+      webpackBuild({
+        ...WEBPACK_MODE,
+        context: dir,
+        entry: { app: './src/node.js' },
+        target: 'node',
+        experiments: { outputModule: true },
+        output: { path: out, filename: '[name].mjs', module: true, chunkFormat: 'module' },
+        // onnxruntime-node's native add-on cannot be bundled: it stays an import (from the project's node_modules).
+        externals: { 'onnxruntime-node': 'module onnxruntime-node' },
+      }),
+  },
+  {
+    name: 'rollup, browser',
+    target: 'browser',
+    // As with esbuild: Rollup leaves `new URL('./worker-web.js', import.meta.url)` alone, so the worker
+    // scripts are entry points of their own beside the app (backend-wasm's under its own name, as workerUrl).
+    build: async (dir, out) => {
+      await rollupBuild(dir, out, {
+        browser: true,
+        input: { app: join(dir, 'src', 'browser-rollup.js'), 'worker-web': '@mha/backend-ts/worker-web', 'wasm-worker-web': '@mha/backend-wasm/worker-web' },
+      });
+      cpSync(join(dir, 'src', 'index.html'), join(out, 'index.html'));
+      rewriteHtml(join(out, 'index.html'));
+    },
+  },
+  {
+    name: 'rollup, node',
+    target: 'node',
+    expectPicked: 'ort-attention-op',
+    build: (dir, out) => rollupBuild(dir, out, { browser: false, input: { app: join(dir, 'src', 'node.js') }, output: { entryFileNames: '[name].mjs' } }),
+  },
 ];
+
+/**
+ * webpack's production mode (tree shaking, `sideEffects`, the `browser` condition on web targets) without
+ * minifying: terser over TensorFlow.js would add about 40 s to the check and test nothing of ours.
+ */
+const WEBPACK_MODE = { mode: 'production', optimization: { minimize: false }, performance: { hints: false } };
+
+/** A webpack 5 build through its Node API; rejects with the compilation's errors. */
+function webpackBuild(config) {
+  return new Promise((resolveBuild, reject) =>
+    webpack(config, (err, stats) => {
+      if (err) reject(err);
+      else if (stats.hasErrors()) reject(new Error(stats.toJson({ all: false, errors: true }).errors.map((e) => `${e.message}${e.moduleName ? ` (${e.moduleName})` : ''}`).join('; ')));
+      else resolveBuild();
+    }),
+  );
+}
+
+/** A Rollup build: `input` resolved from the project's node_modules, CommonJS dependencies converted. */
+async function rollupBuild(dir, out, { input, browser, output = {} }) {
+  const warnings = [];
+  const bundle = await rollup({
+    input,
+    plugins: [nodeResolve({ rootDir: dir, browser, exportConditions: browser ? ['browser'] : ['node'], preferBuiltins: !browser }), commonjs()],
+    // Node's built-ins stay imports in the Node bundle; onnxruntime-node loads a native add-on beside its
+    // own files, so it stays a package import there (resolved from the project's node_modules at run time).
+    external: browser ? [] : (id) => /^node:/.test(id) || builtinModules.includes(id) || /^onnxruntime-node(\/|$)/.test(id),
+    onwarn: (w) => warnings.push(w),
+  });
+  try {
+    await bundle.write({ dir: out, format: 'es', entryFileNames: '[name].js', ...output });
+  } finally {
+    await bundle.close();
+  }
+  return warnings;
+}
 
 function rewriteHtml(file) {
   writeFileSync(file, readFileSync(file, 'utf8').replace('./browser.js', './app.js'));
@@ -209,6 +298,7 @@ async function main() {
       } catch (e) {
         problems.push(`build failed: ${(e.errors?.map((x) => `${x.text}${x.location ? ` (${x.location.file}:${x.location.line})` : ''}`).join('; ') || e.message).split('\n').slice(0, 6).join(' ')}`);
       }
+      const built = Date.now();
       if (problems.length === 0 && b.target !== 'node' && existsSync(out)) problems.push(...nodeOnlyCode(out).map((f) => `Node-only code in the browser bundle: ${f}`));
       if (problems.length === 0 && b.target === 'node') problems.push(...runInNode(dir, out, b.expectPicked, b.name));
       if (problems.length === 0 && b.target === 'browser') {
@@ -216,7 +306,7 @@ async function main() {
         context ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
         problems.push(...(await runInBrowser(context, out, b.name)));
       }
-      outcomes.push({ name: b.name, problems, seconds: (Date.now() - started) / 1000 });
+      outcomes.push({ name: b.name, problems, seconds: (Date.now() - started) / 1000, build: (built - started) / 1000 });
     }
   } finally {
     await context?.close();
@@ -224,7 +314,7 @@ async function main() {
   }
   console.log('\nBundle check');
   for (const o of outcomes) {
-    console.log(`  ${o.problems.length === 0 ? 'PASS' : 'FAIL'}  ${o.name} (${o.seconds.toFixed(1)} s)`);
+    console.log(`  ${o.problems.length === 0 ? 'PASS' : 'FAIL'}  ${o.name} (${o.seconds.toFixed(1)} s, build ${o.build.toFixed(1)} s)`);
     for (const p of o.problems) console.log(`        - ${p}`);
   }
   const failed = outcomes.filter((o) => o.problems.length > 0).length;

@@ -45,7 +45,9 @@ export async function nodeWorkerSpawner(entry?: URL): Promise<SpawnWorker> {
 
 /** `worker-node.js` beside this module if it is there, else the installed package's, else (to be named in the error) the former. */
 async function defaultEntry(): Promise<URL> {
-  const beside = new URL(NODE_WORKER_ENTRY, import.meta.url);
+  // webpackIgnore: webpack would otherwise turn this URL into a module context that fails at run time
+  // ("Cannot find module './worker-node.js'") instead of leaving it to the fallback below.
+  const beside = new URL(/* webpackIgnore: true */ NODE_WORKER_ENTRY, import.meta.url);
   const { existsSync } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ FS)) as typeof import('node:fs');
   if (beside.protocol !== 'file:' || existsSync(beside)) return beside;
   try {
