@@ -19,7 +19,7 @@ import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import semver from 'semver';
-import { admits, cleanEnv, createConsumer, entrySpecifiers, installPackages, probeImports, runConformance, runVitestAdapter, typecheck } from './lib/consumer.mjs';
+import { admits, cleanEnv, createConsumer, entrySpecifiers, installPackages, probeImports, runConformance, runVitestAdapter, scriptPolicy, typecheck } from './lib/consumer.mjs';
 import { ensureVerdaccio, fetchPackument, startRegistry } from './lib/registry.mjs';
 import { killRunning, logTarget, run } from './lib/run.mjs';
 import { Steps } from './lib/steps.mjs';
@@ -131,7 +131,7 @@ async function main() {
     await steps.step('clean project: npm install from the registry', async () => {
       await createConsumer(consumer, registry.url);
       const installed = await installPackages(consumer, registry.url, published.map((p) => `${p.name}@${p.version}`));
-      return `${[...installed.keys()].length} @mha packages from ${registry.url}, the rest from the public registry; npm ls --all clean`;
+      return `${[...installed.keys()].length} @mha packages from ${registry.url}, the rest from the public registry; onnxruntime-node's postinstall off by ${scriptPolicy(consumer)}; npm ls --all clean`;
     }, { needs: ['changeset publish'] });
 
     await steps.step('clean project: ESM import of every entry point', async () => {

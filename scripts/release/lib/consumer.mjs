@@ -25,15 +25,33 @@ export function cleanEnv(extra = {}) {
 }
 
 /**
- * What the root README's "Install from npm" tells users of @mha/backend-onnxruntime to set: onnxruntime-node's
- * postinstall then exits at once instead of fetching CUDA add-ons from api.nuget.org (its CPU binaries ship in
- * the npm package). Every other install script runs, as under plain npm defaults.
+ * What the root README's "Install from npm" tells users of @mha/backend-onnxruntime with an npm that has no
+ * `allowScripts` (npm 10): onnxruntime-node's postinstall then exits at once instead of fetching CUDA add-ons
+ * from api.nuget.org (its CPU binaries ship in the npm package). Every other install script runs, as under
+ * plain npm defaults.
  */
 export const INSTALL_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip' };
 
 /**
+ * Whether the npm on PATH has the `allowScripts` policy (npm 11.19.1 does; npm 10 answers `undefined` for the
+ * setting and ignores the package.json field).
+ */
+async function npmHasAllowScripts(dir) {
+  const got = (await run('npm', ['config', 'get', 'strict-allow-scripts'], { cwd: dir, env: cleanEnv() })).stdout.trim();
+  return got === 'true' || got === 'false';
+}
+
+/** How the project keeps onnxruntime-node's postinstall off the network: see {@link createConsumer}. */
+export function scriptPolicy(dir) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return pkg.allowScripts?.['onnxruntime-node'] === false ? 'package.json allowScripts denies onnxruntime-node' : 'ONNXRUNTIME_NODE_INSTALL=skip';
+}
+
+/**
  * Creates the project: `npm init -y`, ESM, and an .npmrc that sends only the @mha scope to the check's
- * registry. Install scripts stay on (npm's default); see {@link INSTALL_ENV}.
+ * registry. Install scripts stay on (npm's default) except onnxruntime-node's, as the root README says: with
+ * an npm that has `allowScripts`, the user's one-time `npm pkg set allowScripts.onnxruntime-node=false --json`
+ * (kept in package.json, so `npm ci` honours it too, no environment needed); otherwise {@link INSTALL_ENV}.
  */
 export async function createConsumer(dir, registryUrl) {
   mkdirSync(dir, { recursive: true });
@@ -49,6 +67,7 @@ export async function createConsumer(dir, registryUrl) {
   const pkgPath = join(dir, 'package.json');
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
   writeFileSync(pkgPath, `${JSON.stringify({ ...pkg, private: true, type: 'module' }, null, 2)}\n`);
+  if (await npmHasAllowScripts(dir)) await run('npm', ['pkg', 'set', 'allowScripts.onnxruntime-node=false', '--json'], { cwd: dir, env: cleanEnv() });
   const host = new URL(registryUrl).host;
   writeFileSync(
     join(dir, '.npmrc'),
@@ -77,7 +96,7 @@ export async function createConsumer(dir, registryUrl) {
  * @param {string[]} specs e.g. ['@mha/core@1.0.0', ...]
  */
 export async function installPackages(dir, registryUrl, specs, { tools = true } = {}) {
-  const env = cleanEnv(INSTALL_ENV);
+  const env = scriptPolicy(dir) === 'ONNXRUNTIME_NODE_INSTALL=skip' ? cleanEnv(INSTALL_ENV) : cleanEnv();
   await run('npm', ['install', '--save-exact', ...specs], { cwd: dir, env });
   if (tools) await run('npm', ['install', '--save-dev', ...CONSUMER_TOOLS], { cwd: dir, env });
   await run('npm', ['ls', '--all'], { cwd: dir, env });
