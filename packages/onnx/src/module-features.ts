@@ -1,5 +1,6 @@
 import type { MhaWeights, ResolvedMhaConfig } from '@mha/core';
-import { clearOfSentinel, decomposedCore, positiveInFloat32, type MaskSpec } from './core-op.js';
+import type { MaskSpec } from './core-op.js';
+import { clearOfSentinel, decomposedCore, positiveInFloat32 } from './core-graph.js';
 import { causalKeep, dimOf, dimsOf } from './decomposed-ops.js';
 import type { GraphBuilder } from './graph-builder.js';
 import { MODULE_NAMES as N } from './names.js';
