@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DECODE_CONFIG, STEP_CACHE_LENGTHS } from './decode-cells.js';
 import { shapeFlops } from './flops.js';
 import { RESULTS_FORMAT, parseResults } from './results.js';
 import { shapeByName } from './shapes.js';
@@ -52,6 +53,37 @@ describe('mha-bench CLI (smoke)', () => {
     const r = spawnSync(process.execPath, [CLI, '--results', json, '--compare', json], { encoding: 'utf8', timeout: HANG_GUARD_MS });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/book\s+ts\s+\S+\s+\S+\s+1\.00x\s+same/);
+  });
+
+  it('runs the decode-step cell on ts and renders it with the forward results of another file', () => {
+    const json = join(dir, 'd.json');
+    const md = join(dir, 'd.md');
+    const r = spawnSync(process.execPath, [CLI, '--shapes', 'decode-step', '--only', 'ts', '--budget', '0', '--min-samples', '1', '--json', json], { encoding: 'utf8', timeout: HANG_GUARD_MS });
+    expect(r.status, r.stderr).toBe(0);
+    const results = parseResults(readFileSync(json, 'utf8'), json);
+    expect(results.cells).toEqual([]);
+    expect(results.decode?.config).toEqual(DECODE_CONFIG);
+    expect(results.decode?.cells).toHaveLength(1);
+    const cell = results.decode!.cells[0]!;
+    expect(cell).toMatchObject({ cell: 'decode-step', backend: 'ts', status: 'ok' });
+    const m = cell.measurement!;
+    if (m.kind !== 'step') throw new Error(`expected a step measurement, got ${m.kind}`);
+    expect(m.cacheLengths).toEqual(STEP_CACHE_LENGTHS);
+    expect(m.rounds).toBeGreaterThanOrEqual(1);
+    for (const t of [...m.module, ...m.coreCache, m.corePast]) {
+      expect(t.samples).toBe(m.rounds);
+      expect(t.minMs).toBeLessThanOrEqual(t.medianMs);
+      expect(t.medianMs).toBeLessThanOrEqual(t.maxMs);
+    }
+    expect(r.stdout).toMatch(/module step 512 ms/);
+    expect(r.stdout).toMatch(/target \(issue 14, decode\)/);
+
+    const merged = spawnSync(process.execPath, [CLI, '--results', join(dir, 'r.json'), '--results', json, '--markdown-file', md], { encoding: 'utf8', timeout: HANG_GUARD_MS });
+    expect(merged.status, merged.stderr).toBe(0);
+    const text = readFileSync(md, 'utf8');
+    expect(text).toMatch(/\| book \| ts \|/);
+    expect(text).toMatch(/## Decode \(issue 14\)[\s\S]*\| ts \| [\d.]+ \| [\d.]+ \|/);
+    expect(text).toMatch(/## WebGPU: what the kernel design should reach on a GPU/);
   });
 
   it('rejects an unknown shape with a usage error', () => {

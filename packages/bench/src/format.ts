@@ -50,3 +50,14 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 }
+
+/** A byte count with a decimal unit: "328 B", "655 kB", "15.7 MB", "1.22 GB". */
+export function fmtBytes(bytes: number): string {
+  const units: Array<[number, string]> = [
+    [1e9, 'GB'],
+    [1e6, 'MB'],
+    [1e3, 'kB'],
+  ];
+  for (const [scale, unit] of units) if (bytes >= scale) return `${fmtNum(bytes / scale)} ${unit}`;
+  return `${bytes} B`;
+}

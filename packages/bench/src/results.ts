@@ -119,6 +119,97 @@ export interface BenchResults {
   readonly options: SamplingPolicy;
   readonly shapes: readonly ShapeRecord[];
   readonly cells: readonly CellResult[];
+  /** A note on the conditions of the run (`--note`), shown in BENCHMARKS.md's noise paragraph. */
+  readonly note?: string | undefined;
+  /** The decode cells (issue 14), when the run had any (absent in results written before they existed). */
+  readonly decode?: DecodeRun | undefined;
+}
+
+/** Median wall and CPU time of one kind of call, timed in rounds that alternate with the other kinds. */
+export interface StepTiming {
+  readonly medianMs: number;
+  /** Median process CPU time (user + system, every thread of the process) per call. */
+  readonly cpuMedianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly samples: number;
+}
+
+/** A `decode-step` cell: one new token over a full cache, at two cache lengths (see measure-decode.ts). */
+export interface DecodeStepMeasurement {
+  readonly kind: 'step';
+  /** The cache lengths, shorter first. */
+  readonly cacheLengths: readonly [number, number];
+  /** `module.forward(x [1, 1, d], { cache })` (projections + attention over the cache), per cache length. */
+  readonly module: readonly [StepTiming, StepTiming];
+  /** `attention(q, k, v, { cache })` with a `KvCache` (attention only), per cache length. */
+  readonly coreCache: readonly [StepTiming, StepTiming];
+  /** `attention(q, k, v, { pastKey, pastValue })` at the longer length: the cache passed in whole on every call. */
+  readonly corePast: StepTiming;
+  readonly rounds: number;
+}
+
+/** A `decode-gen` cell: tokens generated one at a time after a prompt (see measure-decode.ts). */
+export interface DecodeGenMeasurement {
+  readonly kind: 'gen';
+  readonly prompt: number;
+  readonly tokens: number;
+  /** Module level: a prefill `forward(prompt, { cache })`, then `tokens` calls `forward(x [1, 1, d], { cache })`. */
+  readonly module: GenTiming;
+  /** Core op: each step feeds the previous call's `presentKey`/`presentValue` back as `pastKey`/`pastValue`. */
+  readonly corePast: GenTiming;
+}
+
+/** Timed generation runs (prefill excluded): the median run as tokens/s and ms per token. */
+export interface GenTiming {
+  readonly tokensPerSecond: number;
+  readonly msPerToken: number;
+  /** CPU ms per token of the median run. */
+  readonly cpuMsPerToken: number;
+  readonly runs: number;
+}
+
+/** One decode cell: a backend on `decode-step` or `decode-gen`, measured, skipped (unsupported) or failed. */
+export interface DecodeCellResult {
+  readonly cell: string;
+  readonly backend: string;
+  readonly module: string;
+  readonly status: 'ok' | 'skipped' | 'failed';
+  readonly reason?: string | undefined;
+  readonly measurement?: DecodeStepMeasurement | DecodeGenMeasurement | undefined;
+}
+
+/** PyTorch's cached decode step, from scripts/decode-torch.py (its JSON, field for field). */
+export interface TorchAnchor {
+  /** ISO date-time the script ran. */
+  readonly date: string;
+  readonly torch: string;
+  readonly python?: string | undefined;
+  readonly threads: number;
+  readonly cpuModel?: string | undefined;
+  readonly logicalCpus?: number | undefined;
+  readonly loadAverage1m: number;
+  readonly stepLayer512Ms: number;
+  readonly stepLayer512CpuMs: number;
+  readonly stepLayer1024Ms: number;
+  readonly stepLayer1024CpuMs: number;
+  readonly stepLayerSamples: number;
+  readonly stepCore1024Ms: number;
+  readonly stepCore1024CpuMs: number;
+  readonly gen256LayerTokensPerSecond: number;
+  readonly gen256CoreTokensPerSecond: number;
+}
+
+/** The decode part of a run: when it ran, under what load, its cells and PyTorch's anchor. */
+export interface DecodeRun {
+  readonly startedAt: string;
+  readonly loadAverageStart: number;
+  loadAverageEnd?: number;
+  /** The module config of every decode cell (GPT-2 small layer width). */
+  readonly config: MhaConfig;
+  readonly cells: readonly DecodeCellResult[];
+  /** PyTorch's numbers, and where they come from: measured in this run (`--torch`) or a committed file. */
+  readonly torch?: { readonly source: string; readonly anchor: TorchAnchor } | undefined;
 }
 
 /** Reads a results file written by `--json`, checking its format tag. */
@@ -141,4 +232,22 @@ export function fastestMedian(cells: readonly CellResult[], shape: string): numb
     .filter((c) => c.shape === shape)
     .map((c) => c.measurement.latency.medianMs);
   return medians.length > 0 ? Math.min(...medians) : undefined;
+}
+
+/**
+ * One results object from several files (`--results a.json --results b.json`): the forward part (machine,
+ * shapes, cells) of the one file that has forward cells, and the decode part of the one file that has
+ * decode cells, each keeping its own date and load. Two files with forward cells, or two with decode
+ * cells, are an error: their numbers were taken under different conditions and would be mixed up.
+ */
+export function mergeResults(runs: readonly BenchResults[]): BenchResults {
+  if (runs.length === 0) throw new Error('no results to merge');
+  if (runs.length === 1) return runs[0]!;
+  const forward = runs.filter((r) => r.cells.length > 0);
+  const decode = runs.filter((r) => r.decode !== undefined);
+  if (forward.length > 1) throw new Error(`${forward.length} results files have forward cells: give one, plus at most one with decode cells`);
+  if (decode.length > 1) throw new Error(`${decode.length} results files have decode cells: give one, plus at most one with forward cells`);
+  const base = forward[0] ?? runs[0]!;
+  const d = decode[0]?.decode;
+  return { ...base, ...(d ? { decode: d } : {}) };
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildRequest, ChildResult } from './child.js';
-import type { CellMeasurement, CellResult } from './results.js';
+import type { DecodeCell } from './decode-cells.js';
+import type { CellMeasurement, CellResult, DecodeCellResult } from './results.js';
 import type { SamplingPolicy } from './sampling.js';
 import { defaultSkipReason, type BenchShape } from './shapes.js';
 
@@ -100,4 +101,39 @@ export async function runBench(plan: BenchPlan): Promise<CellResult[]> {
     }
   }
   return cells;
+}
+
+/** What {@link runDecode} needs. */
+export interface DecodePlan {
+  readonly backends: readonly BackendRef[];
+  readonly cells: readonly DecodeCell[];
+  readonly policy: SamplingPolicy;
+  readonly cellTimeoutMs: number;
+  readonly onCell?: ((event: 'start' | 'done', cell: { shape: string; backend: string }, result?: DecodeCellResult) => void) | undefined;
+}
+
+/**
+ * Measures every (decode cell, backend) in its own child process, cell by cell like the forward shapes.
+ * A backend that throws `MHA_UNSUPPORTED` (no core op, so no cache) is recorded as skipped with its message.
+ */
+export async function runDecode(plan: DecodePlan): Promise<DecodeCellResult[]> {
+  const out: DecodeCellResult[] = [];
+  for (const cell of plan.cells) {
+    for (const { module, backend } of plan.backends) {
+      const base = { cell: cell.name, backend, module };
+      plan.onCell?.('start', { shape: cell.name, backend });
+      let result: DecodeCellResult;
+      try {
+        const r = await runChild({ kind: 'decode', module, backend, cell: cell.name, policy: plan.policy }, plan.cellTimeoutMs);
+        if (!r.ok) result = { ...base, status: r.unsupported ? 'skipped' : 'failed', reason: r.unsupported ? `not supported: ${r.error}` : r.error };
+        else if (!('decode' in r)) result = { ...base, status: 'failed', reason: 'the child returned no decode measurement' };
+        else result = { ...base, status: 'ok', measurement: r.decode };
+      } catch (e) {
+        result = { ...base, status: 'failed', reason: (e as Error).message };
+      }
+      plan.onCell?.('done', { shape: cell.name, backend }, result);
+      out.push(result);
+    }
+  }
+  return out;
 }
