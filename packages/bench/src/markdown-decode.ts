@@ -4,8 +4,10 @@ import { markdownTable } from './format.js';
 import type { DecodeRun } from './results.js';
 
 /** BENCHMARKS.md's decode section (issue 14): method, PyTorch's anchor, the two tables, the targets. */
-export function decodeSection(d: DecodeRun): string[] {
+export function decodeSection(d: DecodeRun, logicalCpus: number): string[] {
   const [a, b] = stepLengths(d).map((x) => x.toLocaleString('en-US')) as [string, string];
+  const loads = [d.loadAverageStart, d.loadAverageEnd ?? d.loadAverageStart, ...(d.torch?.source.startsWith('this run') ? [d.torch.anchor.loadAverage1m] : [])];
+  const loaded = Math.min(...loads) > logicalCpus;
   const lines = [
     '## Decode (issue 14)',
     '',
@@ -18,6 +20,14 @@ export function decodeSection(d: DecodeRun): string[] {
     `- **generation**: a ${GEN_PROMPT}-token prompt (a prefill \`forward(prompt, { cache })\`, not timed), then ${GEN_TOKENS} tokens one at a time through \`forward(x, { cache })\`; and the core op feeding each call's \`presentKey\`/\`presentValue\` back. Tokens/s of the median of up to 3 timed runs, after a ${GEN_PROMPT}-token warm-up generation.`,
     `- **x PyTorch**: module step at ${b} over PyTorch's layer step at ${b}, wall time.`,
     '',
+    ...(loaded
+      ? [
+          `> **Loaded machine.** The 1-minute load average stayed above the ${logicalCpus} logical CPUs through the decode cells (${Math.min(...loads)} to ${Math.max(...loads)}): every process got a changing fraction of a core. ` +
+            'Wall times of cells measured minutes apart, and their ratios to PyTorch\'s anchor, are not reliable, so the met / not met verdicts on wall time below say little. ' +
+            'Ratios inside a row (the step at two cache lengths, paired call by call) hold better, and CPU-time ratios move less with load for single-threaded rows (a multi-threaded row\'s CPU time also counts threads that spin while they wait).',
+          '',
+        ]
+      : []),
     'Quoted from issue 14 for context (measured by its author on this machine, 2026-12-01, outside this harness): PyTorch\'s cached layer step 1.85 ms; re-running the whole module at T = 1,025 (no cache) `ts` 2,330 ms, ORT 80 ms; a step by hand through `attention()` before the cache existed `ts` 21 ms, ORT 4.3 ms, a bare ORT session 0.5 ms.',
     '',
     d.torch ? `PyTorch anchor: ${torchProvenance(d.torch.source, d.torch.anchor)}.` : 'No PyTorch anchor in this run (`/usr/bin/python3 packages/bench/scripts/decode-torch.py --json packages/bench/results/decode-torch.json`, or `--torch <python>`).',

@@ -1,5 +1,5 @@
 import { DECODE_CONFIG, STEP_CACHE_LENGTHS } from './decode-cells.js';
-import { fmtBytes, fmtFlops, fmtMs, fmtNum, markdownTable } from './format.js';
+import { fmtBytes, fmtFlops, fmtNum, markdownTable } from './format.js';
 import { EXAMPLE_GPU, exampleGpuBoundsMs, GPU_MATMUL_TILE, GPU_QUERY_BLOCK, gpuExpectation, type GpuExpectation } from './gpu-expectations.js';
 import type { ShapeRecord } from './results.js';
 
@@ -26,12 +26,12 @@ export function gpuSection(shapes: readonly ShapeRecord[]): string[] {
       fmtBytes(e.matmulBytes),
       fmtBytes(e.attentionBytes),
       fmtNum((e.projectionFlops + e.attentionFlops) / requested),
-      fmtMs(t.computeMs),
-      fmtMs(t.minimumMemoryMs),
-      fmtMs(t.requestedMemoryMs),
+      fmtNum(t.computeMs * 1000),
+      fmtNum(t.minimumMemoryMs * 1000),
+      fmtNum(t.requestedMemoryMs * 1000),
     ];
   });
-  const header = ['shape', 'projection FLOPs', 'attention FLOPs', 'minimum bytes', 'attention kernel minimum', 'matmul bytes requested', 'attention bytes requested', 'FLOP per requested byte', 'ms compute', 'ms minimum bytes', 'ms requested bytes'];
+  const header = ['shape', 'projection FLOPs', 'attention FLOPs', 'minimum bytes', 'attention kernel minimum', 'matmul bytes requested', 'attention bytes requested', 'FLOP per requested byte', 'µs compute', 'µs minimum bytes', 'µs requested bytes'];
   return [
     '## WebGPU: what the kernel design should reach on a GPU (issue 15)',
     '',
@@ -41,7 +41,7 @@ export function gpuSection(shapes: readonly ShapeRecord[]): string[] {
     '- **FLOPs** as the bench counts them (multiply-add = 2); attention over the visible keys only (the causal kernel never visits later tiles).',
     '- **minimum bytes**: the forward\'s unavoidable float32 traffic: x read once, the weights and biases read once, the output written once (a decode step also reads the cached keys and values once and writes the new ones). **attention kernel minimum**: the fused attention kernel alone: q, k, v read once, the context written once (no `[T, T]` buffer).',
     `- **requested bytes**: the storage-buffer reads and writes the current kernels issue (every load bounds-checked): the projections are ${GPU_MATMUL_TILE} x ${GPU_MATMUL_TILE}-tile matmuls, which read \`a\` once per column tile, \`b\` once per row tile and the bias once per output; attention reads each K/V element once per ${GPU_QUERY_BLOCK}-row query block that sees it (once per query row above head size 128), q once, and writes the context once. GPU caches serve part of the matmul re-reads, so real traffic lies between the two byte columns.`,
-    `- **ms**: lower bounds on an example GPU with ${EXAMPLE_GPU.tflops} TFLOP/s float32 and ${EXAMPLE_GPU.gbPerSecond} GB/s: arithmetic, minimum traffic, requested traffic. A forward cannot beat the largest of the first two; the kernels as designed should land near the larger of the compute and requested-traffic bounds plus dispatch and readback latency (three dispatches and one \`mapAsync\` per forward, tens of microseconds), which dominates book and small. A result far above points at the matmul tiling first.`,
+    `- **µs**: lower bounds on an example GPU with ${EXAMPLE_GPU.tflops} TFLOP/s float32 and ${EXAMPLE_GPU.gbPerSecond} GB/s: arithmetic, minimum traffic, requested traffic. A forward cannot beat the largest of the first two; the kernels as designed should land near the larger of the compute and requested-traffic bounds plus dispatch and readback latency (three dispatches and one \`mapAsync\` per forward, tens of microseconds), which dominates book and small. A result far above points at the matmul tiling first.`,
     '- The **decode step** row assumes the cache lives on the GPU. Today a cached forward is lowered by core onto the backend\'s core op with the whole cache gathered on the host, so each step also uploads the cache (its size again, over the host link): that row is the target for a GPU-resident cache, not for the current path.',
     '',
     markdownTable(header, rows, [false, ...header.slice(1).map(() => true)]),

@@ -87,7 +87,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     markdownTable(['target', 'status', 'measured'], checkTargets(results).map((t) => [t.target, t.status, t.detail])),
     '',
-    ...(results.decode ? decodeSection(results.decode) : []),
+    ...(results.decode ? decodeSection(results.decode, m.logicalCpus) : []),
     ...gpuSection(results.shapes),
     '## Peers (quoted from issue 8)',
     '',
