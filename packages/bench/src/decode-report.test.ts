@@ -6,13 +6,13 @@ import { DEFAULT_POLICY } from './sampling.js';
 
 const t = (ms: number, cpu = ms): StepTiming => ({ medianMs: ms, cpuMedianMs: cpu, minMs: ms, maxMs: ms, samples: 10 });
 
-function step(backend: string, at512: number, at1024: number): DecodeCellResult {
+function step(backend: string, at512: number, at1024: number | StepTiming): DecodeCellResult {
   return {
     cell: 'decode-step',
     backend,
     module: 'm',
     status: 'ok',
-    measurement: { kind: 'step', cacheLengths: [512, 1024], module: [t(at512), t(at1024)], coreCache: [t(1), t(2)], corePast: t(3), rounds: 10 },
+    measurement: { kind: 'step', cacheLengths: [512, 1024], module: [t(at512), typeof at1024 === 'number' ? t(at1024) : at1024], coreCache: [t(1), t(2)], corePast: t(3), rounds: 10 },
   };
 }
 
@@ -58,6 +58,14 @@ describe('decode targets (issue 14)', () => {
     expect(ort.detail).toContain('ort-attention-op 3.00 ms = 1.50x');
     expect(ort.detail).toContain('in this run');
     expect(ort.detail).not.toContain('tfjs');
+  });
+
+  it('gives the CPU-time ratios and their verdict beside the wall-time one', () => {
+    const cell = step('ts', 3, t(7, 5)); // wall 3.5x PyTorch's 2 ms (not met), CPU 2.5x (within 3x)
+    const c = checkDecodeTargets(decodeRun([cell])).find((x) => x.target.startsWith('ts:'))!;
+    expect(c.status).toBe('not met');
+    expect(c.detail).toContain('ts 7.00 ms = 3.50x (CPU 5.00 ms = 2.50x)');
+    expect(c.detail).toMatch(/on CPU time every row is within 3x$/);
   });
 
   it('says where PyTorch\'s numbers come from when they are not from this run, and "not measured" without them', () => {
