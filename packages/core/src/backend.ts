@@ -107,6 +107,24 @@ export interface ModuleKernel {
   dispose?(): void | Promise<void>;
 }
 
+/**
+ * A backend's native dense projection `y = x W + b`, built once per weight matrix by
+ * {@link BackendDefinition.createProjection}. Core calls it for the projections of module calls it lowers
+ * (SPEC.md, "Module features") and checks the result's length; as on the fallback path, a non-finite value
+ * from finite inputs surfaces as `MHA_OVERFLOW` in the module's output.
+ */
+export interface ProjectionKernel {
+  /**
+   * `x [rows, inW] @ W [inW, n] + b`, as a fresh `[rows, n]` float32 array (never a scratch buffer that a
+   * later call reuses). `x` is core's private array (never the caller's): it may be read late (after an
+   * await, on a queue) but must never be written, since one array may feed several projections at once.
+   * `rows >= 1`. Calls may overlap.
+   */
+  project(x: Float32Array, rows: number): Float32Array | Promise<Float32Array>;
+  /** Frees what `createProjection` allocated; called once, with the module's `dispose()`, after its calls settle. */
+  dispose?(): void | Promise<void>;
+}
+
 /** What a backend author writes: kernels only. Validation, empty inputs and lifecycle are core's. */
 export interface BackendDefinition {
   readonly name: string;
@@ -114,6 +132,18 @@ export interface BackendDefinition {
   readonly capabilities: readonly Capability[];
   createKernel(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>): ModuleKernel | Promise<ModuleKernel>;
   attention(a: ValidAttention): { output: Float32Array; weights?: Float32Array | undefined } | Promise<{ output: Float32Array; weights?: Float32Array | undefined }>;
+  /**
+   * Optional: a native projection `y = x W + b` with `W [inW, n]` (row-major, `[in, out]` as in
+   * "Weight layout") and `b [n]` (`undefined`: no bias). Module calls with features (`kvHeads`,
+   * `kdim`/`vdim`, masks, bottom-right causal, averaged weights, a module cache) are lowered by core
+   * into projections plus the core op; with this hook each projection is one GEMM on the backend.
+   * Without it, core runs each projection on a one-head, one-key module kernel (`wv = W`, `wq = wk = 0`),
+   * which is exact but does about three times the work. Called at most once per weight matrix of a
+   * module, on the first lowered call; the result is disposed with the module. `w` and `b` are core's
+   * validated copies, never modified: the backend may keep them, and must not write them. Validation,
+   * size and overflow checks and the lifecycle are core's on both paths.
+   */
+  createProjection?(inW: number, n: number, w: Float32Array, b: Float32Array | undefined): ProjectionKernel | Promise<ProjectionKernel>;
   /**
    * The backend promises that `kernel.forward` and `attention` read every input element before they
    * return (their value may still be a pending promise), i.e. synchronously. Default `false`: core then

@@ -60,6 +60,7 @@ export {
   type MhaBackend,
   type KernelForwardResult,
   type ModuleKernel,
+  type ProjectionKernel,
   type BackendDefinition,
   defineBackend,
   deriveBackend,

@@ -4,7 +4,7 @@ import { MhaError, MhaErrorCode } from './errors.js';
 import { combinedMask, type ValidModuleCall } from './module-options.js';
 import type { ValidAttention } from './validate.js';
 import { validateWeights, type MhaWeights } from './weights.js';
-import { requiredCapabilities, type AttentionResult, type BackendDefinition, type ModuleKernel } from './backend.js';
+import { requiredCapabilities, type AttentionResult, type BackendDefinition, type ProjectionKernel } from './backend.js';
 import type { AttentionOptions } from './attention-options.js';
 import type { KvCache } from './kv-cache.js';
 import type { Tensor } from './tensor.js';
@@ -20,16 +20,17 @@ export interface LoweredResult {
  * Core's lowering of the module features the kernel interface does not carry (cross-attention, `kdim`/`vdim`,
  * grouped-query heads, masks, bottom-right causal) onto what every backend already has, so each backend
  * computes all of the arithmetic itself:
- * - each projection `y = x W + b` runs on the backend's own **module kernel**, built for a one-head,
- *   one-token module whose `wv = W`, `bv = b` and `wq = wk = 0`: with one key the softmax weight is exactly
- *   1, so the kernel's output is exactly `x W + b` (the `B*T` rows are the batch, `T = 1`);
+ * - each projection `y = x W + b` runs on the backend's native projection (`createProjection`) when it has
+ *   one, else on its own **module kernel**, built for a one-head, one-token module whose `wv = W`, `bv = b`
+ *   and `wq = wk = 0`: with one key the softmax weight is exactly 1, so the kernel's output is exactly
+ *   `x W + b` (the `B*T` rows are the batch, `T = 1`);
  * - the attention runs on the backend's **core op** (`attention`), with GQA, `Tq != Tk` and the combined
  *   mask (see `combinedMask`).
  * Core only moves data (split/merge heads) in between. Helper kernels are created on first use and
  * disposed with the module.
  */
 export class ModuleLowering {
-  private readonly kernels = new Map<string, Promise<ModuleKernel>>();
+  private readonly kernels = new Map<string, Promise<ProjectionKernel>>();
   private readonly dKv: number;
 
   constructor(
@@ -41,23 +42,19 @@ export class ModuleLowering {
     this.dKv = cfg.kvHeads * cfg.headDim;
   }
 
-  private kernel(name: 'q' | 'k' | 'v' | 'o', inW: number, n: number, w: Float32Array, b: Float32Array | undefined): Promise<ModuleKernel> {
+  private kernel(name: 'q' | 'k' | 'v' | 'o', inW: number, n: number, w: Float32Array, b: Float32Array | undefined): Promise<ProjectionKernel> {
     let k = this.kernels.get(name);
     if (!k) {
-      const cfg = resolveConfig({ dIn: inW, heads: 1, headDim: n, qkvBias: true, outProj: false });
-      const zeros = new Float32Array(inW * n);
-      const pw = validateWeights(cfg, { wq: zeros, wk: zeros, wv: w, bq: new Float32Array(n), bk: new Float32Array(n), bv: b ?? new Float32Array(n) });
-      k = Promise.resolve(this.def.createKernel(cfg, pw));
+      k = this.def.createProjection ? Promise.resolve(this.def.createProjection(inW, n, w, b)) : oneKeyProjection(this.def, inW, n, w, b);
       this.kernels.set(name, k);
     }
     return k;
   }
 
-  /** `[rows, inW] @ W [inW, n] + b` on the backend's module kernel. */
+  /** `[rows, inW] @ W [inW, n] + b` on the backend's projection (native, or its module kernel). */
   private async project(name: 'q' | 'k' | 'v' | 'o', x: Float32Array, rows: number, inW: number, n: number, w: Float32Array, b: Float32Array | undefined): Promise<Float32Array> {
     const kernel = await this.kernel(name, inW, n, w, b);
-    const r = await kernel.forward({ x, batch: rows, tokens: 1 }, { returnAttentionWeights: false, trace: false });
-    return this.check(`output`, r.output, rows * n);
+    return this.check(`output`, await kernel.project(x, rows), rows * n);
   }
 
   /** Runs one validated call whose inputs are already private (see `privateInputs`) and mask combined. */
@@ -139,6 +136,20 @@ export class ModuleLowering {
     this.kernels.clear();
     for (const k of await Promise.allSettled(all)) if (k.status === 'fulfilled') await k.value.dispose?.();
   }
+}
+
+/**
+ * The fallback projection of a backend without `createProjection`: its module kernel for a one-head module
+ * with `wv = W`, `bv = b`, `wq = wk = 0`, run on `rows` batches of one token (one key: softmax weight 1).
+ */
+function oneKeyProjection(def: BackendDefinition, inW: number, n: number, w: Float32Array, b: Float32Array | undefined): Promise<ProjectionKernel> {
+  const cfg = resolveConfig({ dIn: inW, heads: 1, headDim: n, qkvBias: true, outProj: false });
+  const zeros = new Float32Array(inW * n);
+  const pw = validateWeights(cfg, { wq: zeros, wk: zeros, wv: w, bq: new Float32Array(n), bk: new Float32Array(n), bv: b ?? new Float32Array(n) });
+  return Promise.resolve(def.createKernel(cfg, pw)).then((kernel) => ({
+    project: async (x, rows) => (await kernel.forward({ x, batch: rows, tokens: 1 }, { returnAttentionWeights: false, trace: false })).output,
+    dispose: () => kernel.dispose?.(),
+  }));
 }
 
 /** `[B*T, H*dh]` -> `[B, H, T, dh]` (fresh memory). */
