@@ -138,7 +138,7 @@ export function runPhase(m: PackedModule, buf: ForwardBuffers, phase: Phase, sta
  * `out[i] = src[i] @ W + bias` for token rows `i` in `[start, end)`: packs those rows into row panels
  * (thread-local scratch) and runs the projection GEMM into the same rows of `out`.
  */
-function projectRows(src: Numbers, cols: number, start: number, end: number, w: PackedWeights, bias: Float64Array | undefined, out: Numbers, scratch: ScratchPool): void {
+export function projectRows(src: Numbers, cols: number, start: number, end: number, w: PackedWeights, bias: Float64Array | undefined, out: Numbers, scratch: ScratchPool): void {
   const rows = end - start;
   const panels = scratch.get('rowPanels', roundUpToTile(rows) * cols);
   packRowPanels(src, start * cols, cols, rows, cols, panels);

@@ -17,6 +17,7 @@
 import { defineBackend, MhaError, MhaErrorCode, type Capability, type MhaBackend, type Runtime } from '@mha/core';
 import { coreAttention } from './core-op.js';
 import { createModuleKernel } from './module-kernel.js';
+import { createProjection } from './projection.js';
 import { createThreadedModuleKernel } from './threaded-module-kernel.js';
 import { loadWorkerSpawner, threadingSupport } from './worker-host.js';
 import { WorkerPool } from './worker-pool.js';
@@ -130,6 +131,7 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
     createKernel: (config, weights) =>
       pool ? createThreadedModuleKernel(config, weights, { pool, retainScratch, minWorkPerThread: minWork }) : createModuleKernel(config, weights, { retainScratch }),
     attention: coreAttention,
+    createProjection: (inW, n, w, b) => createProjection(inW, n, w, b, retainScratch),
     // Every input is read before the kernel returns, so core need not copy: the single-threaded kernel
     // and the core op are synchronous, and the threaded kernel copies x (into the workers' shared
     // buffer, or a private one while another forward runs) before it queues the work.
