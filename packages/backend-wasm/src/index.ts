@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import { defineBackend, MhaError, MhaErrorCode, type Capability, type MhaBackend, type Runtime, type ValidAttention } from '@mha/core';
-import { coreAttention, createModuleKernel } from './kernels.js';
+import { coreAttention, createModuleKernel, createProjection } from './kernels.js';
 import { flavourSupported, sharedMemoryUnavailable, WasmRuntime, type SimdFlavour } from './runtime.js';
 import { ThreadPool } from './thread-pool.js';
 
@@ -83,7 +83,7 @@ export const DEFAULT_MIN_WORK_PER_THREAD = 2 ** 18;
 /**
  * Builds a WebAssembly backend. Each backend owns one module instance and its memory, created on first
  * use and shared by its modules; a module's packed weights live there until `module.dispose()`.
- * `diagnostics()` reports `modules` (live), `allocatedBytes` (live blocks), `wasmMemoryBytes` (the
+ * `diagnostics()` reports `modules` (live module kernels, and native projections of lowered module calls), `allocatedBytes` (live blocks), `wasmMemoryBytes` (the
  * memory's size, which WebAssembly can only grow) and `workers` (worker threads running);
  * `backend.dispose()` drops the instance and its memory
  * once no module is live (a later call creates a new one).
@@ -173,6 +173,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       return kernel;
     },
     attention,
+    async createProjection(inW, n, w, b) {
+      const rt = await load();
+      // Counted with the modules: its packed weights live in this memory until the module's dispose().
+      const projection = createProjection(rt, inW, n, w, b, () => modules--, pool ? { pool, minWorkPerThread } : undefined);
+      modules++;
+      return projection;
+    },
     async dispose() {
       // Workers stop now (a later forward starts new ones); the memory goes once no module holds weights in it.
       await pool?.dispose();

@@ -1,4 +1,4 @@
-import { maskStrides, type KernelForwardResult, type MhaWeights, type ModuleKernel, type ResolvedMhaConfig, type ShapeTrace, type ValidAttention, type ValidInput } from '@mha/core';
+import { maskStrides, type KernelForwardResult, type MhaWeights, type ModuleKernel, type ProjectionKernel, type ResolvedMhaConfig, type ShapeTrace, type ValidAttention, type ValidInput } from '@mha/core';
 import type { WasmRuntime } from './runtime.js';
 import type { KernelCall, ThreadPool } from './thread-pool.js';
 
@@ -264,6 +264,51 @@ export function createModuleKernel(rt: WasmRuntime, config: ResolvedMhaConfig, w
       live = false;
       freeLinear(rt, qkv);
       freeLinear(rt, wo);
+      onDispose();
+    },
+  };
+}
+
+/**
+ * The backend's native projection `y = x W + b` (core's `createProjection` hook, for lowered module calls):
+ * `W` packed once into wasm memory, then per call the same SIMD GEMM as the module kernel's projections
+ * (split over the pool's threads by rows when there is enough work). The input is copied in before the
+ * call returns or awaits; the result is copied out into a fresh array.
+ */
+export function createProjection(rt: WasmRuntime, inW: number, n: number, w: Float32Array, b: Float32Array | undefined, onDispose: () => void, threading?: Threading): ProjectionKernel {
+  const l = packLinear(rt, inW, [w], b ? [b] : undefined);
+  let live = true;
+  return {
+    project(x, rows) {
+      if (!live) throw new Error('wasm projection used after dispose()');
+      const blocks: number[] = [];
+      const release = () => {
+        for (const p of blocks) rt.arena.free(p);
+      };
+      let threaded = false;
+      try {
+        const xPtr = rt.put(x);
+        blocks.push(xPtr);
+        const out = rt.arena.alloc(rows * n * 4);
+        blocks.push(out);
+        const parts = threading ? Math.max(1, Math.min(threading.pool.size, Math.floor((rows * inW * n) / Math.max(1, threading.minWorkPerThread)))) : 1;
+        if (threading === undefined || parts === 1) {
+          project(rt, l, rows, xPtr, out);
+          return rt.take(out, rows * n);
+        }
+        threaded = true;
+        return threading.pool
+          .run(projectCalls(l, rows, xPtr, out, parts))
+          .then(() => rt.take(out, rows * n))
+          .finally(release);
+      } finally {
+        if (!threaded) release();
+      }
+    },
+    dispose() {
+      if (!live) return;
+      live = false;
+      freeLinear(rt, l);
       onDispose();
     },
   };
