@@ -22,3 +22,4 @@ export { formatHtmlReport, escapeHtml, ratioColour, type HtmlReportMeta } from '
 export { ERROR_MAP_MAX, type ErrorMap } from './compare.js';
 export { loadModuleFixtures, loadCheckpointFixtures, builtinModuleFixturesDir } from './module-fixture-files.js';
 export type { ModuleFeatureFixture } from './module-fixtures.js';
+export { projectionBuggyBackend, PROJECTION_BUGS, PROJECTION_BUG_DESCRIPTIONS, type ProjectionBug } from './buggy/projection.js';
