@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defineBackend, type Capability, type MhaBackend, type Runtime } from '@mha/core';
 import { attentionOp } from './core-op.js';
 import { exclusive } from './exclusive.js';
-import { createModuleKernel } from './module-kernel.js';
+import { createModuleKernel, createProjection } from './module-kernel.js';
 import { resolveTfjsBackendOptions, type ResolvedTfjsBackendOptions, type TfjsBackendName, type TfjsBackendOptions } from './options.js';
 
 /** An {@link MhaBackend} computing on tfjs, with the options it was built with. */
@@ -46,6 +46,7 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): TfjsBackend
     capabilities: CAPABILITIES,
     createKernel: (config, weights) => createModuleKernel(config, weights, tfjs),
     attention: attentionOp(tfjs),
+    createProjection: (inW, n, w, b) => createProjection(inW, n, w, b, tfjs),
     // No backend-level tensors of ours to free; queued behind every call made before it (forwards,
     // core ops), so once it resolves, for every caller of it, those have finished and freed theirs.
     dispose: () => exclusive(async () => undefined),

@@ -1,4 +1,4 @@
-import type { KernelForwardResult, ModuleKernel, MhaWeights, ResolvedMhaConfig, ShapeTrace, TraceEntry, ValidInput } from '@mha/core';
+import type { KernelForwardResult, ModuleKernel, MhaWeights, ProjectionKernel, ResolvedMhaConfig, ShapeTrace, TraceEntry, ValidInput } from '@mha/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { activate, assertActive } from './activate.js';
 import { attendHeads, attendPerHead, prefersTransposedKeys, type HeadsOutput, type ScoreOptions } from './attention-heads.js';
@@ -134,6 +134,47 @@ export async function createModuleKernel(cfg: ResolvedMhaConfig, weights: Readon
       return exclusive(async () => {
         for (const t of weightTensorList(w)) t.dispose();
         causal.dispose();
+      });
+    },
+  };
+}
+
+/**
+ * The backend's native projection `y = x W + b` (core's `createProjection` hook, for lowered module calls):
+ * `W` and `b` uploaded once on the module's tfjs backend, then per call one (fused) `tf.matMul` in the
+ * process-wide queue, like a forward. Nothing is left behind: the input and result tensors are freed once read.
+ */
+export async function createProjection(inW: number, n: number, w: Float32Array, b: Float32Array | undefined, options: ResolvedTfjsBackendOptions): Promise<ProjectionKernel> {
+  const name = options.tfBackend;
+  const [wt, bt] = await exclusive(async () => {
+    await activate(options);
+    assertActive(name);
+    const weight = tf.tensor2d(w, [inW, n]);
+    try {
+      return [weight, b && tf.tensor1d(b)] as const;
+    } catch (e) {
+      weight.dispose();
+      throw e;
+    }
+  });
+  return {
+    project(x, rows) {
+      return exclusive(async () => {
+        await activate(options);
+        assertActive(name);
+        const y = tf.tidy(() => linear(tf.tensor2d(x, [rows, inW]), wt, bt));
+        try {
+          return await readFloat32(y);
+        } finally {
+          y.dispose();
+        }
+      });
+    },
+    dispose() {
+      // Queued behind any projection still in flight.
+      return exclusive(async () => {
+        wt.dispose();
+        bt?.dispose();
       });
     },
   };
