@@ -1,5 +1,6 @@
 import { defineBackend, type Capability, type MhaBackend } from '@mha/core';
 import { runCoreOp } from './core-op.js';
+import { createProjection } from './projection.js';
 import { OrtModuleKernel } from './module-kernel.js';
 import { resolveOrtBackendOptions, type OrtBackendOptions, type ResolvedOrtBackendOptions } from './options.js';
 import { SessionCache } from './session-cache.js';
@@ -52,6 +53,7 @@ export function createOrtBackend(options: OrtBackendOptions): OrtBackend {
     capabilities: CAPABILITIES,
     createKernel: (config, weights) => OrtModuleKernel.create(config, weights, opts, registry),
     attention: (a) => runCoreOp(a, opts, cache, registry),
+    createProjection: (inW, n, w, b) => createProjection(inW, n, w, b, opts, cache, registry),
     diagnostics: () => registry.counts(),
     // In the definition, not spread over the result: a backend derived with deriveBackend keeps it,
     // and core shares one run between concurrent dispose() calls.

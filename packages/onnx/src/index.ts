@@ -23,3 +23,4 @@ export {
 export { writeTensorProto, type TensorToWrite } from './write.js';
 export { halfToFloat, halfBitsToFloat32 } from './float16.js';
 export { DataType } from './data-type.js';
+export { exportLinear, LINEAR_NAMES } from './linear.js';
