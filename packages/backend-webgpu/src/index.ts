@@ -18,7 +18,7 @@ import { runCoreOp } from './core-op.js';
 import { acquireDevice, defaultGpu } from './device.js';
 import type { GpuLike } from './gpu-like.js';
 import { GpuContext, SerialQueue, Workspace } from './gpu-context.js';
-import { createModuleKernel } from './module-kernel.js';
+import { createModuleKernel, createProjection } from './module-kernel.js';
 
 export type { GpuLike } from './gpu-like.js';
 export { attentionFlashWgsl, attentionVariantKey, type AttentionVariant, ATTENTION_WG } from './kernels/attention-flash.js';
@@ -54,7 +54,8 @@ const OPTION_KEYS = new Set(['name', 'gpu', 'powerPreference', 'attentionKernel'
  * `MHA_BACKEND_UNAVAILABLE`. If the device is lost, calls on modules built on it reject with
  * `MHA_BACKEND_UNAVAILABLE`, and the next `createModule` / `attention` requests a new device.
  *
- * `diagnostics()` counts live `modules`, GPU `buffers` and compiled `pipelines`.
+ * `diagnostics()` counts live `modules` (module kernels, and native projections of lowered module calls), GPU
+ * `buffers` and compiled `pipelines`.
  *
  * @throws MhaError `MHA_INVALID_OPTION` / `MHA_INVALID_TYPE` for an unknown or mistyped option.
  */
@@ -116,6 +117,14 @@ export function createWebGpuBackend(options: WebGpuBackendOptions = {}): MhaBack
       const kernel = await createModuleKernel(ctx, config, weights, () => modules--, choice);
       modules++;
       return kernel;
+    },
+    // Counted with the modules: its buffers live on this device until the module's dispose().
+    async createProjection(inW, n, w, b) {
+      const ctx = await context();
+      lastCtx = ctx;
+      const projection = await createProjection(ctx, inW, n, w, b, () => modules--);
+      modules++;
+      return projection;
     },
     // Calls wait their turn (one workspace), so inputs are read late: core hands the kernels private
     // copies (readsInputsSynchronously is left false).

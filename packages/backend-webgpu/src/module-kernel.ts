@@ -1,4 +1,4 @@
-import { expectedTrace, type KernelForwardResult, type MhaWeights, type ModuleKernel, type ResolvedMhaConfig, type ValidInput } from '@mha/core';
+import { expectedTrace, type KernelForwardResult, type MhaWeights, type ModuleKernel, type ProjectionKernel, type ResolvedMhaConfig, type ValidInput } from '@mha/core';
 import { ATTENTION_PARAMS } from './kernels/attention-flash.js';
 import { MATMUL_PARAMS } from './kernels/matmul-tiled.js';
 import { encodeAttention, encodeMatmul, type AttentionKernelChoice } from './encode.js';
@@ -142,6 +142,50 @@ export async function createModuleKernel(
       await queue.idle();
       ws.destroy();
       for (const b of owned) ctx.destroyBuffer(b);
+      onDispose();
+    },
+  };
+}
+
+/**
+ * The backend's native projection `y = x W + b` (core's `createProjection` hook, for lowered module calls):
+ * `W` and `b` uploaded once, then per call one pass of the tiled matmul (the module's projection kernel) and
+ * a read-back. Calls of one projection run one at a time, in call order (they share its workspace).
+ */
+export async function createProjection(ctx: GpuContext, inW: number, n: number, w: Float32Array, b: Float32Array | undefined, onDispose: () => void): Promise<ProjectionKernel> {
+  const owned: GPUBuffer[] = [];
+  const queue = new SerialQueue();
+  const ws = new Workspace(ctx, 'projection');
+  await ctx.submit('projection weights upload', () => {
+    owned.push(upload(ctx, 'w', w));
+    if (b) owned.push(upload(ctx, 'b', b));
+  });
+  const [wBuf, bBuf] = owned;
+  let disposed = false;
+  return {
+    project(x, rows) {
+      // Queued behind earlier calls, so x is read late: core's private copy (see index.ts).
+      return queue.run(async () => {
+        const len = rows * n;
+        let staging: GPUBuffer | undefined;
+        await ctx.submit('projection', (encoder) => {
+          const xBuf = ws.get('x', rows * inW * 4, STORAGE_USAGE);
+          const y = ws.get('y', len * 4, STORAGE_USAGE);
+          staging = ws.get('staging', len * 4, STAGING_USAGE);
+          ctx.device.queue.writeBuffer(xBuf, 0, x.buffer, x.byteOffset, x.byteLength);
+          encodeMatmul(ctx, encoder, ws.get('u.projection', MATMUL_PARAMS.byteSize, UNIFORM_USAGE), { m: rows, n, k: inW }, { a: xBuf, b: wBuf!, bias: bBuf, c: y });
+          encoder.copyBufferToBuffer(y, 0, staging, 0, len * 4);
+        });
+        const [output] = await ctx.read(staging!, [[0, len]]);
+        return output!;
+      });
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await queue.idle();
+      ws.destroy();
+      for (const buffer of owned) ctx.destroyBuffer(buffer);
       onDispose();
     },
   };
