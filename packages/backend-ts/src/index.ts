@@ -18,6 +18,7 @@ import { defineBackend, MhaError, MhaErrorCode, type Capability, type MhaBackend
 import { coreAttention } from './core-op.js';
 import { createModuleKernel } from './module-kernel.js';
 import { createProjection } from './projection.js';
+import { createThreadedProjection } from './threaded-projection.js';
 import { createThreadedModuleKernel } from './threaded-module-kernel.js';
 import { loadWorkerSpawner, threadingSupport } from './worker-host.js';
 import { WorkerPool } from './worker-pool.js';
@@ -131,7 +132,8 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
     createKernel: (config, weights) =>
       pool ? createThreadedModuleKernel(config, weights, { pool, retainScratch, minWorkPerThread: minWork }) : createModuleKernel(config, weights, { retainScratch }),
     attention: coreAttention,
-    createProjection: (inW, n, w, b) => createProjection(inW, n, w, b, retainScratch),
+    createProjection: (inW, n, w, b) =>
+      pool ? createThreadedProjection(inW, n, w, b, { pool, retainScratch, minWorkPerThread: minWork }) : createProjection(inW, n, w, b, retainScratch),
     // Every input is read before the kernel returns, so core need not copy: the single-threaded kernel
     // and the core op are synchronous, and the threaded kernel copies x (into the workers' shared
     // buffer, or a private one while another forward runs) before it queues the work.

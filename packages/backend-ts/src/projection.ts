@@ -7,7 +7,7 @@ import { ScratchPool } from './scratch.js';
  * The backend's native projection `y = x W + b` (core's `createProjection` hook, used for the projections
  * of lowered module calls): `W` packed once into column panels, then per call one packed GEMM over the
  * rows, the same code as the module kernel's projections, so results equal what the one-key fallback
- * computed, at a third of its work. Synchronous, so `ts-threads` uses it too (on the calling thread).
+ * computed, at a third of its work. `ts-threads` splits the same phase over its threads (threaded-projection.ts).
  */
 export function createProjection(inW: number, n: number, w: Float32Array, b: Float32Array | undefined, retainScratch: boolean): ProjectionKernel {
   let packed: ReturnType<typeof packWeights> | undefined = packWeights(inW, [{ data: w, outDim: n }]);
