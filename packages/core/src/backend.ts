@@ -260,11 +260,12 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
           if (lowered) {
             // Inputs are always copied here: the lowering awaits between reading x, key and value.
             const privateCall = privateInputs(call);
-            const combined = combinedMask(cfg, call);
             lowering ??= new ModuleLowering(def, cfg, owned, (field, a, n) => checkLength(name, field, a, n));
-            run = call.cache
-              ? lowering.forwardCached(privateCall, call.cache, backend.attention).then((r) => ({ ...r, trace: undefined }))
-              : lowering.forward(privateCall, combined).then((r) => ({ ...r, trace: call.trace ? moduleTrace(cfg, B, tq, tk) : undefined }));
+            // A cached call builds its mask once the cache's padding is known (forwardCached).
+            run = (call.cache ? lowering.forwardCached(privateCall, call.cache) : lowering.forward(privateCall, combinedMask(cfg, call))).then((r) => ({
+              ...r,
+              trace: call.trace ? moduleTrace(cfg, B, tq, tk) : undefined,
+            }));
           } else {
             const input: ValidInput = { x: copyInputs ? privateCopy(Float32Array, call.x) : call.x, batch: B, tokens: tq };
             run = Promise.resolve(kernel!.forward(input, { returnAttentionWeights: call.returnWeights, trace: call.trace })).then((r) => {
@@ -284,7 +285,8 @@ export function defineBackend(def: BackendDefinition): MhaBackend {
             }
             const output = checkResult(name, 'output', checkLength(name, 'output', r.output, outLen));
             const wField = lowered ? 'weights' : 'attentionWeights';
-            const weights = call.returnWeights ? checkResult(name, wField, checkLength(name, wField, r.weights, wLen)) : undefined;
+            // Stages before the softmax are core's scoreStage (finite, or -Infinity where 'masked' hides a key).
+            const weights = call.returnWeights ? (call.weightsStage === 'softmax' ? checkResult(name, wField, checkLength(name, wField, r.weights, wLen)) : r.weights) : undefined;
             return finish(output, weights, r.trace);
           } catch (e) {
             if (call.cache && call.cache.length === cacheBefore + tq) call.cache.truncate(cacheBefore);

@@ -33,6 +33,8 @@ export class KvCache {
   #length = 0;
   readonly #keys: Float32Array;
   readonly #values: Float32Array;
+  /** `[B, capacity]`, 0 = a padding key no query attends (module `validLengths`); allocated on first padding. */
+  #valid: Uint8Array | undefined;
 
   constructor(options: KvCacheOptions) {
     if (typeof options !== 'object' || options === null) throw new MhaError(MhaErrorCode.InvalidType, 'cache', options, 'expected { batch, kvHeads, capacity, keyDim, valueDim }');
@@ -55,6 +57,7 @@ export class KvCache {
   /** Forgets every key (the memory is kept). */
   reset(): void {
     this.#length = 0;
+    this.#valid = undefined;
   }
 
   /** Keeps the first `length` keys (beam search, speculative-decoding rollback). */
@@ -93,14 +96,48 @@ export class KvCache {
     this.appendChecked(c.k, c.v, c.n);
   }
 
-  /** @internal Appends data already checked by {@link KvCache.check}. */
-  appendChecked(k: Float32Array, v: Float32Array, n: number): void {
+  /**
+   * @internal Appends data already checked by {@link KvCache.check}; `valid` (`[B, n]`, 0 = padding) marks keys
+   * that no later query may attend (module `validLengths`).
+   */
+  appendChecked(k: Float32Array, v: Float32Array, n: number, valid?: Uint8Array): void {
     const L = this.#length;
     for (let bh = 0; bh < this.batch * this.kvHeads; bh++) {
       this.#keys.set(k.subarray(bh * n * this.keyDim, (bh + 1) * n * this.keyDim), (bh * this.capacity + L) * this.keyDim);
       this.#values.set(v.subarray(bh * n * this.valueDim, (bh + 1) * n * this.valueDim), (bh * this.capacity + L) * this.valueDim);
     }
+    if (valid && !this.#valid) this.#valid = new Uint8Array(this.batch * this.capacity).fill(1);
+    if (this.#valid) {
+      // Positions past `length` may hold a truncated call's flags: every append rewrites its own.
+      for (let b = 0; b < this.batch; b++) {
+        if (valid) this.#valid.set(valid.subarray(b * n, (b + 1) * n), b * this.capacity + L);
+        else this.#valid.fill(1, b * this.capacity + L, b * this.capacity + L + n);
+      }
+    }
     this.#length = L + n;
+  }
+
+  /** True when a padding key (module `validLengths`) lies among the cached ones. */
+  get hasPadding(): boolean {
+    const valid = this.#valid;
+    if (!valid) return false;
+    for (let b = 0; b < this.batch; b++) if (valid.subarray(b * this.capacity, b * this.capacity + this.#length).includes(0)) return true;
+    return false;
+  }
+
+  /**
+   * @internal Which keys a call may attend, `[B, length + n]` (0 = padding): the cached flags then `next`
+   * (`[B, n]`, undefined = all real); undefined when every key is real.
+   */
+  keyValidity(next: Uint8Array | undefined, n: number): Uint8Array | undefined {
+    if (!next && !this.hasPadding) return undefined;
+    const L = this.#length;
+    const out = new Uint8Array(this.batch * (L + n)).fill(1);
+    for (let b = 0; b < this.batch; b++) {
+      if (this.#valid) out.set(this.#valid.subarray(b * this.capacity, b * this.capacity + L), b * (L + n));
+      if (next) out.set(next.subarray(b * n, (b + 1) * n), b * (L + n) + L);
+    }
+    return out;
   }
 
   /**
@@ -120,7 +157,7 @@ export class KvCache {
     return out;
   }
 
-  /** Copies of the cached keys and values, `[B, Hkv, length, d]`. */
+  /** Copies of the cached keys and values, `[B, Hkv, length, d]` (padding keys included: see `hasPadding`). */
   snapshot(): { key: Tensor; value: Tensor } {
     const B = this.batch;
     const H = this.kvHeads;

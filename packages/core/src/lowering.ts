@@ -2,12 +2,12 @@ import type { AttentionMask } from './attention-options.js';
 import { resolveConfig, type ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { combinedMask, type ValidModuleCall } from './module-options.js';
+import { scoreStage } from './attention-lowering.js';
 import type { ValidAttention } from './validate.js';
 import { validateWeights, type MhaWeights } from './weights.js';
-import { requiredCapabilities, type AttentionResult, type BackendDefinition, type ProjectionKernel } from './backend.js';
-import type { AttentionOptions } from './attention-options.js';
+import { requiredCapabilities, type BackendDefinition, type ProjectionKernel } from './backend.js';
 import type { KvCache } from './kv-cache.js';
-import type { Tensor } from './tensor.js';
+import { firstNonFinite } from './validate.js';
 
 /** What a lowered module call returns, before core's size and finiteness checks. */
 export interface LoweredResult {
@@ -92,13 +92,7 @@ export class ModuleLowering {
         mask: combined.mask,
         returnWeights: call.returnWeights,
       };
-      const missing = requiredCapabilities(a).filter((c) => !this.def.capabilities.includes(c));
-      if (missing.length > 0) {
-        throw new MhaError(MhaErrorCode.Unsupported, 'options', missing, `backend '${this.def.name}' lacks core-op capabilities ${missing.join(', ')} that this module call is lowered onto`);
-      }
-      const r = await this.def.attention(a);
-      context = this.check('context', r.output, B * H * tq * dh);
-      weights = call.returnWeights ? this.check('weights', r.weights, B * H * tq * tk) : undefined;
+      ({ context, weights } = await this.attend(call, a));
     }
     const merged = merge(context, B, tq, H, dh);
     const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
@@ -106,29 +100,74 @@ export class ModuleLowering {
   }
 
   /**
-   * One decoding step `forward(x_new, { cache })`: projects only the new tokens, then the backend's public
-   * core op `attention(q, k, v, { causal: true, cache })` attends the cached keys and the new ones (bottom-right,
-   * offset = cache length) and appends the new keys/values; then heads are merged and projected out.
+   * The core-op half of a lowered call: capability check, then the definition's own `attention` on `a`, built
+   * by core from validated inputs and core's own projections (nothing to re-validate or copy). Score stages
+   * before the softmax are core's (`scoreStage`), as for the public core op.
    */
-  async forwardCached(call: ValidModuleCall, cache: KvCache, attention: (q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions) => Promise<AttentionResult>): Promise<LoweredResult> {
+  private async attend(call: ValidModuleCall, a: ValidAttention): Promise<{ context: Float32Array; weights: Float32Array | undefined }> {
+    const stage = call.returnWeights && call.weightsStage !== 'softmax' ? call.weightsStage : undefined;
+    const kernelCall = stage ? { ...a, returnWeights: false } : a;
+    const missing = requiredCapabilities(kernelCall).filter((c) => !this.def.capabilities.includes(c));
+    if (missing.length > 0) {
+      throw new MhaError(MhaErrorCode.Unsupported, 'options', missing, `backend '${this.def.name}' lacks core-op capabilities ${missing.join(', ')} that this module call is lowered onto`);
+    }
+    const stageWeights = stage ? scoreStage(a, stage) : undefined;
+    const r = await this.def.attention(kernelCall);
+    const context = this.check('context', r.output, a.batch * a.qHeads * a.tq * a.dv);
+    const weights = stageWeights ?? (call.returnWeights ? this.check('weights', r.weights, a.batch * a.qHeads * a.tq * a.tk) : undefined);
+    return { context, weights };
+  }
+
+  /**
+   * One decoding step `forward(x_new, { cache })` (`call.tk` = cached + new keys): projects only the new
+   * tokens, appends their keys/values to the cache (during the call: the next call sees them; `forward` takes
+   * them back if this one fails), and runs the definition's attention over the cached keys then the new ones
+   * with bottom-right causal (offset = cache length), padding keys and the call's masks folded into one mask
+   * (`combinedMask`); then heads are merged and projected out.
+   */
+  async forwardCached(call: ValidModuleCall, cache: KvCache): Promise<LoweredResult> {
     const { cfg, weights: w, dKv } = this;
-    const { batch: B, tq } = call;
+    const { batch: B, tq, tk } = call;
     const { heads: H, kvHeads: Hkv, headDim: dh, dOut } = cfg;
+    const past = tk - tq;
     const [q, k, v] = await Promise.all([
       this.project('q', call.x, B * tq, cfg.dIn, dOut, w.wq, w.bq),
       this.project('k', call.x, B * tq, cfg.dIn, dKv, w.wk, w.bk),
       this.project('v', call.x, B * tq, cfg.dIn, dKv, w.wv, w.bv),
     ]);
-    const r = await attention(
-      { data: split(q, B, tq, H, dh), shape: [B, H, tq, dh] },
-      { data: split(k, B, tq, Hkv, dh), shape: [B, Hkv, tq, dh] },
-      { data: split(v, B, tq, Hkv, dh), shape: [B, Hkv, tq, dh] },
-      { causal: true, scale: cfg.defaultScale ? undefined : cfg.scale, cache },
-    );
-    const context = this.check('context', r.output.data, B * H * tq * dh);
+    if (cache.length !== past) throw new MhaError(MhaErrorCode.InvalidOption, 'options.cache', cache.length, `another call changed the cache during this one (it held ${past} keys)`);
+    // The cache never holds a non-finite key: a projection that overflowed is refused before it is appended.
+    for (const [name, p] of [['k', k], ['v', v]] as const) {
+      const i = firstNonFinite(p);
+      if (i >= 0) throw new MhaError(MhaErrorCode.Overflow, `${name}[${i}]`, p[i], `backend '${this.def.name}' projected a non-finite value from finite inputs`);
+    }
+    const kNew = split(k, B, tq, Hkv, dh);
+    const vNew = split(v, B, tq, Hkv, dh);
+    const keyValid = cache.keyValidity(call.newTokenValid, tq);
+    const combined = combinedMask(cfg, call, keyValid);
+    const a: ValidAttention = {
+      q: split(q, B, tq, H, dh),
+      k: cache.gather('keys', kNew, tq),
+      v: cache.gather('values', vNew, tq),
+      batch: B,
+      qHeads: H,
+      kvHeads: Hkv,
+      tq,
+      tk,
+      dk: dh,
+      dv: dh,
+      causal: combined.causal,
+      scale: cfg.scale,
+      defaultScale: cfg.defaultScale,
+      softcap: 0,
+      mask: combined.mask,
+      returnWeights: call.returnWeights,
+    };
+    cache.appendChecked(kNew, vNew, tq, call.newTokenValid);
+    const { context, weights } = await this.attend(call, a);
     const merged = merge(context, B, tq, H, dh);
     const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
-    return { output, weights: undefined };
+    return { output, weights };
   }
 
   async dispose(): Promise<void> {

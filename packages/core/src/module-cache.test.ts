@@ -66,10 +66,40 @@ describe('module forward(x, { cache })', () => {
     await expect(bad({ cache: createModuleCache(m, 2, 4) })).resolves.toEqual({ code: 'MHA_DIM_MISMATCH', field: 'options.cache.batch', value: 2 });
     await expect(bad({ cache: {} })).resolves.toMatchObject({ code: 'MHA_INVALID_TYPE', field: 'options.cache' });
     await expect(bad({ cache: createModuleCache(m, 1, 4), causalAlign: 'top-left' })).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'options.causalAlign', value: 'top-left' });
-    await expect(bad({ cache: createModuleCache(m, 1, 4), returnWeights: true })).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'options.returnWeights', value: true });
+    await expect(bad({ cache: createModuleCache(m, 1, 4), validLengths: [3] })).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'options.validLengths[0]', value: 3 });
+    await expect(bad({ validLengths: [1] })).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'options.validLengths', value: 'without cache' });
+    await expect(bad({ cache: createModuleCache(m, 1, 4), validLengths: [1, 1] })).resolves.toEqual({ code: 'MHA_DIM_MISMATCH', field: 'options.validLengths.length', value: 2 });
+    await expect(bad({ cache: createModuleCache(m, 1, 4), validLengths: [1], paddingSide: 'top' })).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'options.paddingSide', value: 'top' });
     const nc = resolveConfig({ dIn: 16, heads: 4, headDim: 4 });
     const m2 = await defineBackend(def).createModule(nc, initWeights(nc, 1));
     await expect(rejects(m2.forward(x, { cache: createModuleCache(m2, 1, 4) }))).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'config.causal', value: false });
+  });
+
+  it('left padding (validLengths), weights over the whole cache and trace equal the full forward with a key-padding mask', async () => {
+    const cfg = resolveConfig(gqa);
+    const w = initWeights(cfg, 17);
+    const m = await defineBackend({ ...def, attention: (a) => { const r = referenceAttentionValid(a); return { output: Float32Array.from(r.output), weights: Float32Array.from(r.weights) }; } }).createModule(cfg, w);
+    // Row 0: 2 left pads then 3 tokens; row 1: 5 tokens. Then two single steps.
+    const x = randomTensor([2, 7, 16], 18);
+    const valid = Uint8Array.from([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    const full = referenceForward(cfg, w, x, { keyPaddingMask: { kind: 'bool', data: valid, shape: [2, 7] } });
+    const cache = createModuleCache(m, 2, 7);
+    const r0 = await m.forward(tokens(x, 0, 5), { cache, validLengths: [3, 5], paddingSide: 'left', returnWeights: true });
+    expect(r0.weights!.shape).toEqual([2, 4, 5, 5]);
+    for (const [at, n] of [[5, 1], [6, 1]] as const) {
+      const r = await m.forward(tokens(x, at, at + n), { cache, returnWeights: true, trace: true });
+      expect(r.weights!.shape).toEqual([2, 4, 1, at + 1]);
+      expect(r.trace!.find((e) => e.step === 'k')!.shape).toEqual([2, 2, at + 1, 4]);
+      const want = tokens({ data: Float32Array.from(full.output.data), shape: full.output.shape }, at, at + n);
+      r.output.data.forEach((v, i) => expect(Math.abs(v - want.data[i]!)).toBeLessThan(1e-5));
+      // Row 0's two padding keys get weight 0 from every later query.
+      expect(r.weights!.data[0]).toBe(0);
+      expect(r.weights!.data[1]).toBe(0);
+    }
+    expect(cache.hasPadding).toBe(true);
+    await expect(rejects(defineBackend(def).attention(randomTensor([2, 2, 1, 4], 1), randomTensor([2, 2, 1, 4], 2), randomTensor([2, 2, 1, 4], 3), { cache }))).resolves.toEqual({ code: 'MHA_INVALID_OPTION', field: 'options.cache', value: 'with padding' });
+    cache.reset();
+    expect(cache.hasPadding).toBe(false);
   });
 
   it('a step whose output projection fails leaves the cache as it was', async () => {

@@ -1,13 +1,14 @@
-import type { AttentionMask } from './attention-options.js';
+import type { AttentionMask, WeightsStage } from './attention-options.js';
 import type { ResolvedMhaConfig } from './config.js';
 import { MhaError, MhaErrorCode } from './errors.js';
 import { KvCache } from './kv-cache.js';
 import { MAX_ELEMENTS, privateCopy } from './tensor.js';
 import type { ShapeTrace } from './trace.js';
-import { checkFinite, checkTensor, optionalBoolOption, ownOptions, validateMask, type CausalAlign } from './validate.js';
+import { checkFinite, checkTensor, optionalBoolOption, ownOptions, STAGES, validateMask, type CausalAlign } from './validate.js';
+import { plainView, typedArrayKind } from './tensor.js';
 
 /** Every option `forward` knows, in validation order. */
-const FORWARD_KEYS = ['key', 'value', 'mask', 'keyPaddingMask', 'causalAlign', 'returnWeights', 'averageWeights', 'trace', 'returnAttentionWeights', 'cache'] as const;
+const FORWARD_KEYS = ['key', 'value', 'mask', 'keyPaddingMask', 'causalAlign', 'returnWeights', 'averageWeights', 'trace', 'returnAttentionWeights', 'weightsStage', 'cache', 'validLengths', 'paddingSide'] as const;
 
 /** A validated module call: the data of every input, the dims and the resolved options. */
 export interface ValidModuleCall {
@@ -15,7 +16,7 @@ export interface ValidModuleCall {
   readonly batch: number;
   /** Query tokens. */
   readonly tq: number;
-  /** Key/value tokens (`tq` for self-attention). */
+  /** Key/value tokens (`tq` for self-attention; with a cache, `cache.length + tq`: the cached keys then the new). */
   readonly tk: number;
   /** True when `key`/`value` were given. */
   readonly cross: boolean;
@@ -29,8 +30,12 @@ export interface ValidModuleCall {
   readonly returnWeights: boolean;
   readonly averageWeights: boolean;
   readonly trace: boolean;
+  /** What `weights` holds (`options.weightsStage`, default `'softmax'`). */
+  readonly weightsStage: WeightsStage;
   /** The module's KV cache (`options.cache`): its keys are the past, the call appends the new tokens' keys/values. */
   readonly cache: KvCache | undefined;
+  /** With a cache and `validLengths`: `[B, tq]`, 0 where a new token is padding; else undefined. */
+  readonly newTokenValid: Uint8Array | undefined;
 }
 
 /**
@@ -53,6 +58,13 @@ export function validateModuleCall(config: ResolvedMhaConfig, x: unknown, option
   }
   const causalAlign: CausalAlign = rawAlign ?? 'top-left';
 
+  let weightsStage: WeightsStage = 'softmax';
+  if (o.weightsStage !== undefined) {
+    if (!STAGES.includes(o.weightsStage as WeightsStage)) throw new MhaError(MhaErrorCode.InvalidOption, 'options.weightsStage', o.weightsStage, `expected one of ${STAGES.join(', ')}`);
+    if (!returnWeights) throw new MhaError(MhaErrorCode.InvalidOption, 'options.weightsStage', o.weightsStage, 'needs returnWeights: true');
+    weightsStage = o.weightsStage as WeightsStage;
+  }
+
   const t = checkTensor(x, 'x', 3);
   const [batch, tq, dIn] = t.shape as [number, number, number];
   if (dIn !== config.dIn) throw new MhaError(MhaErrorCode.DimMismatch, 'x.shape[2]', dIn, `config.dIn is ${config.dIn}`);
@@ -63,6 +75,10 @@ export function validateModuleCall(config: ResolvedMhaConfig, x: unknown, option
   let value = t.data;
   let tk = tq;
   const cross = o.key !== undefined || o.value !== undefined;
+  // The cache first: its length sets the key axis that masks and weights cover.
+  const cache = o.cache === undefined ? undefined : validateModuleCache(config, o.cache, { batch, tq, cross, rawAlign });
+  if (cache) tk = cache.length + tq;
+  const newTokenValid = readValidLengths(o, batch, tq, cache !== undefined);
   if (cross) {
     if (o.key === undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.key', undefined, 'options.value was given: give options.key [B, Tk, kdim] too');
     if (o.value === undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.value', undefined, 'options.key was given: give options.value [B, Tk, vdim] too');
@@ -96,33 +112,54 @@ export function validateModuleCall(config: ResolvedMhaConfig, x: unknown, option
   if (returnWeights && batch * config.heads * tq * tk > MAX_ELEMENTS) {
     throw new MhaError(MhaErrorCode.InvalidShape, 'x.shape[1]', tq, `attention weights [${batch}, ${config.heads}, ${tq}, ${tk}] would exceed ${MAX_ELEMENTS} elements; call forward without returnWeights`);
   }
-  const cache = o.cache === undefined ? undefined : validateModuleCache(config, o.cache, { batch, tq, cross, mask, keyPaddingMask, rawAlign, returnWeights, trace });
   checkFinite(t.data, 'x.data');
   if (cross) {
     checkFinite(key, 'options.key.data');
     checkFinite(value, 'options.value.data');
   }
-  return { x: t.data, batch, tq, tk, cross, key, value, mask, keyPaddingMask, causalAlign, returnWeights, averageWeights, trace, cache };
+  // With a cache, the whole causal rule is bottom-right (offset = cache length).
+  const align: CausalAlign = cache ? 'bottom-right' : causalAlign;
+  return { x: t.data, batch, tq, tk, cross, key, value, mask, keyPaddingMask, causalAlign: align, returnWeights, averageWeights, trace, weightsStage, cache, newTokenValid };
+}
+
+/**
+ * Reads `options.validLengths` / `options.paddingSide` (SPEC.md, "Module KV cache") into a `[B, tq]` flag
+ * array (0 = padding), or undefined when not given. Only with a cache.
+ */
+function readValidLengths(o: Readonly<Record<string, unknown>>, batch: number, tq: number, cached: boolean): Uint8Array | undefined {
+  const side = o.paddingSide;
+  if (side !== undefined && side !== 'left' && side !== 'right') throw new MhaError(MhaErrorCode.InvalidOption, 'options.paddingSide', side, "expected 'left' or 'right'");
+  const raw = o.validLengths;
+  if (raw === undefined) {
+    if (side !== undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.paddingSide', side, 'needs options.validLengths');
+    return undefined;
+  }
+  if (!cached) throw new MhaError(MhaErrorCode.InvalidOption, 'options.validLengths', 'without cache', 'validLengths marks padding among the tokens a cache keeps: give options.cache (without one, use keyPaddingMask)');
+  const kind = typedArrayKind(raw);
+  let values: unknown[];
+  if (Array.isArray(raw)) values = [...(raw as unknown[])];
+  else if (kind === 'Int32Array') values = [...plainView(Int32Array, raw as Int32Array)];
+  else throw new MhaError(MhaErrorCode.InvalidType, 'options.validLengths', kind ?? raw, 'expected a number[] or Int32Array');
+  if (values.length !== batch) throw new MhaError(MhaErrorCode.DimMismatch, 'options.validLengths.length', values.length, `x has batch ${batch}`);
+  const out = new Uint8Array(batch * tq);
+  values.forEach((n, b) => {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > tq) throw new MhaError(MhaErrorCode.InvalidOption, `options.validLengths[${b}]`, n, `must be an integer in [0, ${tq}] (the new token count)`);
+    if (side === 'left') out.fill(1, b * tq + tq - n, (b + 1) * tq);
+    else out.fill(1, b * tq, b * tq + n);
+  });
+  return out;
 }
 
 /**
  * Checks `options.cache` of a module call (SPEC.md, "Module KV cache"): a {@link KvCache} of the module's
  * `[B, kvHeads, capacity, headDim]`, on a causal self-attention module, with room for `Tq` more keys. The
- * cache's alignment is bottom-right (query `i` sees keys `j <= length + i`); options it cannot carry are refused.
+ * cache's alignment is bottom-right (query `i` sees keys `j <= length + i`).
  */
-function validateModuleCache(
-  config: ResolvedMhaConfig,
-  raw: unknown,
-  c: { batch: number; tq: number; cross: boolean; mask: unknown; keyPaddingMask: unknown; rawAlign: unknown; returnWeights: boolean; trace: boolean },
-): KvCache {
+function validateModuleCache(config: ResolvedMhaConfig, raw: unknown, c: { batch: number; tq: number; cross: boolean; rawAlign: unknown }): KvCache {
   if (!(raw instanceof KvCache)) throw new MhaError(MhaErrorCode.InvalidType, 'options.cache', raw, 'expected a KvCache (createModuleCache(module, batch, capacity))');
   if (!config.causal) throw new MhaError(MhaErrorCode.InvalidOption, 'config.causal', config.causal, 'options.cache decodes causally: build the module with causal: true');
   if (c.cross) throw new MhaError(MhaErrorCode.InvalidOption, 'options.key', 'with options.cache', 'a module cache holds self-attention keys: no options.key/options.value with it');
-  if (c.mask !== undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.mask', 'with options.cache', 'masks are not supported with a module cache');
-  if (c.keyPaddingMask !== undefined) throw new MhaError(MhaErrorCode.InvalidOption, 'options.keyPaddingMask', 'with options.cache', 'masks are not supported with a module cache');
   if (c.rawAlign === 'top-left') throw new MhaError(MhaErrorCode.InvalidOption, 'options.causalAlign', 'top-left', 'a cache is bottom-right aligned (offset = cache length)');
-  if (c.returnWeights) throw new MhaError(MhaErrorCode.InvalidOption, 'options.returnWeights', true, 'weights are not returned with a module cache');
-  if (c.trace) throw new MhaError(MhaErrorCode.InvalidOption, 'options.trace', true, 'no trace with a module cache');
   const dims: [string, number, number][] = [
     ['options.cache.batch', raw.batch, c.batch],
     ['options.cache.kvHeads', raw.kvHeads, config.kvHeads],
@@ -136,7 +173,16 @@ function validateModuleCache(
 
 /** True when a call needs core's lowering rather than the plain self-attention module kernel. */
 export function needsLowering(config: ResolvedMhaConfig, call: ValidModuleCall): boolean {
-  return call.cache !== undefined || config.kvHeads !== config.heads || config.kdim !== config.dIn || config.vdim !== config.dIn || call.cross || call.mask !== undefined || call.keyPaddingMask !== undefined;
+  return (
+    call.cache !== undefined ||
+    config.kvHeads !== config.heads ||
+    config.kdim !== config.dIn ||
+    config.vdim !== config.dIn ||
+    call.cross ||
+    call.mask !== undefined ||
+    call.keyPaddingMask !== undefined ||
+    call.weightsStage !== 'softmax'
+  );
 }
 
 /** Causal offset: query `i` sees keys `j <= i + offset` (0 top-left; `Tk - Tq` bottom-right). */
@@ -150,13 +196,15 @@ export function moduleCausalOffset(call: Pick<ValidModuleCall, 'causalAlign' | '
  * mask varies per head, else 1). Bool when every part is bool (AND); otherwise additive: a bool part
  * blocks with `-Infinity` and additive parts are summed in float32, as PyTorch merges `key_padding_mask`
  * into `attn_mask`. Returns `causal: true` (and no mask) when the core op's own top-left causal covers it.
+ * `keyValid` (`[B, Tk]`, 0 = a padding key of a module cache) hides keys like a bool key-padding mask.
  * Built synchronously, into fresh memory: nothing of the caller's is kept.
  */
-export function combinedMask(config: ResolvedMhaConfig, call: ValidModuleCall): { mask: AttentionMask | undefined; causal: boolean } {
+export function combinedMask(config: ResolvedMhaConfig, call: ValidModuleCall, keyValid?: Uint8Array): { mask: AttentionMask | undefined; causal: boolean } {
   const { mask, keyPaddingMask: kpm, batch: B, tq, tk } = call;
   const offset = moduleCausalOffset(call);
-  const causal = config.causal;
-  if (!mask && !kpm && (!causal || offset === 0)) return { mask: undefined, causal };
+  // Causal hides nothing when row 0 already sees every key (one new token over a cache): no mask to build.
+  const causal = config.causal && offset < tk - 1;
+  if (!mask && !kpm && !keyValid && (!causal || offset === 0)) return { mask: undefined, causal };
   const additive = mask?.kind === 'additive' || kpm?.kind === 'additive';
   const full = [1, 1, 1, 1];
   if (mask) mask.shape.forEach((d, i) => (full[4 - mask.shape.length + i] = d));
@@ -178,6 +226,7 @@ export function combinedMask(config: ResolvedMhaConfig, call: ValidModuleCall): 
             if (mask.kind === 'bool') blocked = m === 0;
             else add = m;
           }
+          if (!blocked && keyValid) blocked = keyValid[b * tk + j] === 0;
           if (!blocked && kpm) {
             const m = kpm.data[b * kb + j * kj]!;
             if (kpm.kind === 'bool') blocked = m === 0;

@@ -33,12 +33,28 @@ export interface ForwardOptions {
   /** @deprecated Use `returnWeights` (the core op's name); kept until the next major. */
   returnAttentionWeights?: boolean | undefined;
   /**
+   * With `returnWeights`: which score stage `weights` holds (the core op's ONNX `qk_matmul_output_mode` 0-3):
+   * `'scores'` (`scale * q k^T`), `'softcapped'` (the same for a module: no soft-cap), `'masked'` (every mask,
+   * causal and padding rule applied, `-Infinity` where hidden) or `'softmax'` (default, the attention weights).
+   */
+  weightsStage?: WeightsStage | undefined;
+  /**
    * Incremental decoding (causal self-attention modules): a {@link KvCache} of `[B, kvHeads, capacity, headDim]`
    * (`createModuleCache`). `x` holds only the new tokens; they attend the cached keys and each other, causal
-   * bottom-right (offset = `cache.length`), and their keys/values are appended. Not with `key`/`value`, masks,
-   * `returnWeights` or `trace`.
+   * bottom-right (offset = `cache.length`), and their keys/values are appended. The call's key axis is then
+   * `Tk = cache.length + Tq`: `mask` `[.., Tq, Tk]`, `keyPaddingMask` `[B, Tk]` and the weights cover the
+   * cached keys then the new ones. Not with `key`/`value` or `causalAlign: 'top-left'`.
    */
   cache?: KvCache | undefined;
+  /**
+   * With `cache`: per batch row, how many of the `Tq` new tokens are real (length `B`, integers in `[0, Tq]`);
+   * the others are padding, at the start of the row (`paddingSide: 'left'`) or its end (`'right'`, default).
+   * Padding tokens are kept in the cache (rows stay aligned) but no query of this call or a later one
+   * attends them, as ONNX `nonpad_kv_seqlen` hides an external cache's tail.
+   */
+  validLengths?: readonly number[] | Int32Array | undefined;
+  /** Where the padding of `validLengths` lies in each row: `'right'` (default) or `'left'`. */
+  paddingSide?: 'left' | 'right' | undefined;
 }
 
 /** A validated module input: `x` is `[batch, tokens, dIn]` float32. */
@@ -196,7 +212,8 @@ export interface ValidAttentionCall extends ValidAttention {
   readonly weightsStage: WeightsStage;
 }
 
-const STAGES: readonly WeightsStage[] = ['scores', 'softcapped', 'masked', 'softmax'];
+/** Every {@link WeightsStage}, in ONNX `qk_matmul_output_mode` order. */
+export const STAGES: readonly WeightsStage[] = ['scores', 'softcapped', 'masked', 'softmax'];
 
 /** Largest finite float32: a `scale` or `softcap` beyond it cannot be represented by a float32 kernel. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
@@ -276,6 +293,8 @@ export function validateAttention(q: unknown, k: unknown, v: unknown, options: u
     if (!(o.cache instanceof KvCache)) throw new MhaError(MhaErrorCode.InvalidType, 'options.cache', o.cache, 'expected a KvCache (createKvCache)');
     if (pastKey) throw new MhaError(MhaErrorCode.InvalidOption, 'options.cache', 'with pastKey', 'give the past either as a cache or as pastKey/pastValue');
     cache = o.cache;
+    // The core op has no per-key padding: hiding those keys silently or attending them would both surprise.
+    if (cache.hasPadding) throw new MhaError(MhaErrorCode.InvalidOption, 'options.cache', 'with padding', 'the cache holds padding keys (module forward validLengths): the core op cannot hide them; use it through module.forward');
     const dims: [string, number, number][] = [
       ['options.cache.batch', cache.batch, batch],
       ['options.cache.kvHeads', cache.kvHeads, kvHeads],
