@@ -19,6 +19,12 @@ export interface ModuleFeatureFixture {
   readonly options: ForwardOptions;
   /** torch's output and (when stored) weights. */
   readonly expected: { readonly output: Tensor; readonly weights?: Tensor | undefined };
+  /**
+   * An incremental-decoding fixture (FORMAT.md "Decode fixtures"): `x` is decoded in `chunks` through a module
+   * cache, chunk `c` with `validLengths[c]` (null: every token real) padded on `paddingSide`; `expected.output`
+   * holds every chunk's rows in order.
+   */
+  readonly decode?: { readonly chunks: readonly number[]; readonly validLengths?: readonly (readonly number[] | null)[] | undefined; readonly paddingSide?: 'left' | 'right' | undefined } | undefined;
 }
 
 function obj(v: unknown, field: string): Record<string, unknown> {
@@ -65,7 +71,9 @@ export function parseModuleFixture(json: unknown, where: string): ModuleFeatureF
   if (opts.attnMask !== undefined) options.mask = torchMask(opts.attnMask, `${where}.options.attnMask`, (m) => fromTorchAttnMask(m, { heads: config.heads }));
   if (opts.averageWeights === true) options.averageWeights = true;
   const expected = obj(o.expected, `${where}.expected`);
+  const decode = o.decode === undefined ? undefined : parseDecode(o.decode, `${where}.decode`);
   return {
+    ...(decode ? { decode } : {}),
     id: o.id,
     description,
     oracle,
@@ -73,8 +81,21 @@ export function parseModuleFixture(json: unknown, where: string): ModuleFeatureF
     weights: validateWeights(config, weights as unknown as MhaWeights),
     x: decodeTensor(inputs.x, `${where}.inputs.x`),
     options,
-    expected: { output: decodeTensor(expected.output, `${where}.expected.output`), weights: decodeTensor(expected.weights, `${where}.expected.weights`) },
+    expected: { output: decodeTensor(expected.output, `${where}.expected.output`), weights: decode ? undefined : decodeTensor(expected.weights, `${where}.expected.weights`) },
   };
+}
+
+function parseDecode(v: unknown, field: string): NonNullable<ModuleFeatureFixture['decode']> {
+  const d = obj(v, field);
+  const ints = (a: unknown, f: string): number[] => {
+    if (!Array.isArray(a) || !a.every((n) => Number.isInteger(n) && n >= 0)) throw new MhaError(MhaErrorCode.InvalidType, f, typeof a, 'expected an array of non-negative integers');
+    return a as number[];
+  };
+  const chunks = ints(d.chunks, `${field}.chunks`);
+  const validLengths = d.validLengths === undefined ? undefined : (d.validLengths as unknown[]).map((l, i) => (l === null ? null : ints(l, `${field}.validLengths[${i}]`)));
+  const side = d.paddingSide;
+  if (side !== undefined && side !== 'left' && side !== 'right') throw new MhaError(MhaErrorCode.InvalidType, `${field}.paddingSide`, side, "expected 'left' or 'right'");
+  return { chunks, validLengths, paddingSide: side };
 }
 
 /**

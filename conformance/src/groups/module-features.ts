@@ -7,6 +7,7 @@ import { withModule } from '../util.js';
 import { maxAbs, scaled } from './both-paths.js';
 import { expectError } from './errors.js';
 import { propertySeed } from './properties.js';
+import { moduleDecodeFixtureCases } from './module-kv-cache.js';
 
 const SPEC = 'SPEC.md#module-features';
 
@@ -166,7 +167,7 @@ function refInputs(c: RefCase, seed: number): { config: MhaConfig; weights: Retu
 
 /** Module features: torch fixtures (cross-attention, kdim/vdim, masks, causal alignment, averaged weights, GQA) and reference cases. */
 export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): ConformanceCase[] {
-  const cases: ConformanceCase[] = fixtures.map((f) => ({
+  const cases: ConformanceCase[] = fixtures.filter((f) => !f.decode).map((f) => ({
     id: `numeric/module-features/golden/${f.id}`,
     group: 'numeric' as const,
     spec: SPEC,
@@ -174,6 +175,7 @@ export function moduleFeatureCases(fixtures: readonly ModuleFeatureFixture[]): C
     needs: moduleNeeds(f.config, f.x, f.options),
     run: (ctx) => checkAgainst(ctx, f, f.expected),
   }));
+  cases.push(...moduleDecodeFixtureCases(fixtures));
   REF_CASES.forEach((c, i) => {
     const inputs = refInputs(c, 9100 + 17 * i);
     cases.push({
