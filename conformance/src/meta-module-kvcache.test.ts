@@ -3,14 +3,40 @@
 import { describe, expect, it } from 'vitest';
 import { moduleKvCacheBuggyBackend, MODULE_KV_CACHE_BUGS, type ModuleKvCacheBug } from './buggy/module-kvcache.js';
 import { profileFor } from './profiles.js';
+import { loadModuleFixtures } from './module-fixture-files.js';
 import { buildSuite, runCase } from './suite.js';
 
-const cases = buildSuite({ fixtures: [], groups: ['numeric', 'errors'] }).filter((c) => c.id.includes('/kv-cache/module-'));
+const cases = buildSuite({ fixtures: [], moduleFixtures: loadModuleFixtures(), groups: ['numeric', 'errors'] }).filter((c) => c.id.includes('/kv-cache/module-'));
 
 /** For each bug, ids (prefixes) that must fail. */
 const MUST_FAIL: Readonly<Record<Exclude<ModuleKvCacheBug, 'none'>, readonly string[]>> = {
-  'module-past-ignored': ['numeric/kv-cache/module-decode/mha-token-by-token', 'numeric/kv-cache/module-decode/gqa-bias-chunks-4-1-3-1', 'numeric/kv-cache/module-property/'],
+  'module-past-ignored': [
+    'numeric/kv-cache/module-decode/mha-token-by-token',
+    'numeric/kv-cache/module-decode/gqa-bias-chunks-4-1-3-1',
+    'numeric/kv-cache/module-property/',
+    'numeric/kv-cache/module-torch/decode-mha-token-by-token',
+    'numeric/kv-cache/module-torch/decode-gqa-chunks-3-1-4-2',
+    'numeric/kv-cache/module-torch/decode-mqa-prefill-then-steps',
+    'numeric/kv-cache/module-torch/decode-no-bias-chunks-2-3-1',
+  ],
   'module-not-appended': ['numeric/kv-cache/module-decode/mha-token-by-token', 'numeric/kv-cache/module-decode/rollback-then-continue', 'numeric/kv-cache/module-property/'],
+  'module-padding-attended': [
+    'numeric/kv-cache/module-torch/decode-left-padding',
+    'numeric/kv-cache/module-torch/decode-right-padding',
+    'numeric/kv-cache/module-decode/left-padding-gqa',
+    'numeric/kv-cache/module-decode/right-padding-mqa',
+    'errors/kv-cache/module-cache-padding-core-op',
+  ],
+  'module-mask-ignored-with-cache': [
+    'numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm',
+    'numeric/kv-cache/module-masked/mha-additive-mask-averaged',
+    'numeric/kv-cache/module-masked/mqa-additive-kpm-token-by-token',
+    'errors/kv-cache/module-cache-mask-key-axis',
+    'errors/kv-cache/module-cache-kpm-key-axis',
+  ],
+  'module-stage-ignored-with-cache': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mha-additive-mask-averaged', 'errors/kv-cache/module-cache-weights-stage'],
+  'module-weights-over-new-keys': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mqa-additive-kpm-token-by-token'],
+  'module-trace-new-keys-only': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mha-additive-mask-averaged', 'numeric/kv-cache/module-masked/mqa-additive-kpm-token-by-token'],
 };
 
 describe('the module KV-cache cases catch module cache bugs', () => {

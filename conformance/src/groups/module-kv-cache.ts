@@ -235,7 +235,7 @@ export function moduleKvCacheCases(): ConformanceCase[] {
     ['module-cache-kpm-key-axis', cfg, (m) => ({ cache: prefilled(m, 1), keyPaddingMask: { kind: 'bool', data: new Uint8Array(2).fill(1), shape: [1, 2] } }), MhaErrorCode.DimMismatch, 'options.keyPaddingMask.shape[1]', 2],
   ];
   cases.push({
-    id: 'errors/kv-cache/core-op-padded-cache',
+    id: 'errors/kv-cache/module-cache-padding-core-op',
     group: 'errors',
     spec: SPEC,
     title: 'the core op refuses a cache holding padding keys (module validLengths): MHA_INVALID_OPTION at options.cache',
@@ -243,7 +243,7 @@ export function moduleKvCacheCases(): ConformanceCase[] {
       const cache = createKvCache({ batch: 1, kvHeads: 2, capacity: 4, keyDim: 2, valueDim: 2 });
       await withModule(backend, cfg, initWeights(resolveConfig(cfg), 1), (m) => m.forward(x, { cache, validLengths: [1], paddingSide: 'left' }));
       const t = randomTensor([1, 2, 1, 2], 3);
-      await expectError({ code: MhaErrorCode.InvalidOption, field: 'options.cache', value: 'with padding' }, 'core-op-padded-cache', backend, () => backend.attention({ data: new Float32Array(4 * 2), shape: [1, 4, 1, 2] }, t, t, { cache }));
+      await expectError({ code: MhaErrorCode.InvalidOption, field: 'options.cache', value: 'with padding' }, 'module-cache-padding-core-op', backend, () => backend.attention({ data: new Float32Array(4 * 2), shape: [1, 4, 1, 2] }, t, t, { cache }));
     },
   });
   for (const [name, config, options, code, field, value] of errors) {
