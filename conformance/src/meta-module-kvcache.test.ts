@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { moduleKvCacheBuggyBackend, MODULE_KV_CACHE_BUGS, type ModuleKvCacheBug } from './buggy/module-kvcache.js';
 import { profileFor } from './profiles.js';
+import { kvInPlaceBackend } from './buggy/module-kv-in-place.js';
 import { loadModuleFixtures } from './module-fixture-files.js';
 import { buildSuite, runCase } from './suite.js';
 
@@ -57,5 +58,16 @@ describe('the module KV-cache cases catch module cache bugs', () => {
     const failing: string[] = [];
     for (const c of cases) if ((await runCase(c, backend, profileFor(backend.name))).status === 'fail') failing.push(c.id);
     for (const p of MUST_FAIL[bug]) expect(failing.some((id) => id.startsWith(p)), `${bug} must fail ${p}`).toBe(true);
+  });
+
+  it('a kernel reading the cache in place (readsKvInPlace) passes when it honours kvRowsPerHead and fails the decode cases when it does not', { timeout: 600_000 }, async () => {
+    const numeric = cases.filter((c) => c.group === 'numeric');
+    const run = async (honour: boolean) => {
+      const backend = kvInPlaceBackend(honour);
+      return Promise.all(numeric.map(async (c) => [c.id, (await runCase(c, backend, profileFor(backend.name))).status] as const));
+    };
+    expect((await run(true)).filter(([, s]) => s !== 'pass')).toEqual([]);
+    const failing = (await run(false)).filter(([, s]) => s === 'fail').map(([id]) => id);
+    for (const id of ['numeric/kv-cache/module-decode/mha-token-by-token', 'numeric/kv-cache/module-torch/decode-gqa-chunks-3-1-4-2', 'numeric/kv-cache/module-property/']) expect(failing.some((f) => f.startsWith(id)), id).toBe(true);
   });
 });

@@ -239,6 +239,8 @@ export function moduleKvCacheCases(): ConformanceCase[] {
     group: 'errors',
     spec: SPEC,
     title: 'the core op refuses a cache holding padding keys (module validLengths): MHA_INVALID_OPTION at options.cache',
+    // Filling the cache with padding runs a padded module step: GQA with a padding mask.
+    needs: ['grouped-query', 'attn-mask'],
     async run({ backend }) {
       const cache = createKvCache({ batch: 1, kvHeads: 2, capacity: 4, keyDim: 2, valueDim: 2 });
       await withModule(backend, cfg, initWeights(resolveConfig(cfg), 1), (m) => m.forward(x, { cache, validLengths: [1], paddingSide: 'left' }));

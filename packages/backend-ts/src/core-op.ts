@@ -5,7 +5,8 @@ import { ScratchPool } from './scratch.js';
 /**
  * The core op on validated, non-empty inputs (`q [B,Hq,Tq,dk]`, `k`/`v [B,Hkv,Tk,dk|dv]`): the same
  * tiled kernel as the module, over contiguous `[B, H, T, d]` tensors, with the optional soft-cap,
- * mask, grouped-query and cross-attention handled there. Work buffers live for this call only.
+ * mask, grouped-query and cross-attention handled there. Work buffers live for this call only. K/V may be
+ * a module cache's storage read in place (`kvRowsPerHead`, the backend sets `readsKvInPlace`).
  */
 export function coreAttention(a: ValidAttention): { output: Float32Array; weights: Float32Array | undefined } {
   const { batch: B, qHeads: Hq, kvHeads: Hkv, tq, tk, dk, dv } = a;
@@ -28,8 +29,9 @@ export function coreAttention(a: ValidAttention): { output: Float32Array; weight
       dk,
       dv,
       q: contiguous(a.q, Hq, tq, dk),
-      k: contiguous(a.k, Hkv, tk, dk),
-      v: contiguous(a.v, Hkv, tk, dv),
+      // A module cache read in place holds kvRowsPerHead rows per head, of which the first tk are the keys.
+      k: contiguous(a.k, Hkv, a.kvRowsPerHead ?? tk, dk),
+      v: contiguous(a.v, Hkv, a.kvRowsPerHead ?? tk, dv),
       out: contiguous(output, Hq, tq, dv),
       scale: a.scale,
       causal: a.causal,

@@ -138,6 +138,8 @@ export function createTsBackend(options: TsBackendOptions = {}): TsBackend {
     // and the core op are synchronous, and the threaded kernel copies x (into the workers' shared
     // buffer, or a private one while another forward runs) before it queues the work.
     readsInputsSynchronously: true,
+    // coreAttention reads K/V through strides: a module cache's storage needs no per-step gather.
+    readsKvInPlace: true,
     dispose: () => pool?.dispose(),
     diagnostics: pool ? () => ({ ...pool.diagnostics() }) : undefined,
   });

@@ -152,6 +152,13 @@ export interface BackendDefinition {
    */
   readonly readsInputsSynchronously?: boolean | undefined;
   /**
+   * The backend's `attention` honours `ValidAttention.kvRowsPerHead`. With `readsInputsSynchronously` too,
+   * a module's cached step hands it the cache's storage `[B, Hkv, capacity, d]` in place instead of
+   * gathering the cached keys into a fresh contiguous copy every step. The storage is core's: read it, never
+   * write or keep it (the next step appends to it). Default `false`.
+   */
+  readonly readsKvInPlace?: boolean | undefined;
+  /**
    * Optional: frees backend-level resources (caches, worker pools). The backend stays usable: later
    * calls re-create what they need.
    */

@@ -157,6 +157,14 @@ export class KvCache {
     return out;
   }
 
+  /**
+   * @internal The storage itself, `[B, Hkv, capacity, d]` (rows `0..length-1` of each head are the cache), for
+   * a kernel that reads it in place during one call (`BackendDefinition.readsKvInPlace`). Never written outside.
+   */
+  storage(which: 'keys' | 'values'): Float32Array {
+    return which === 'keys' ? this.#keys : this.#values;
+  }
+
   /** Copies of the cached keys and values, `[B, Hkv, length, d]` (padding keys included: see `hasPadding`). */
   snapshot(): { key: Tensor; value: Tensor } {
     const B = this.batch;

@@ -145,10 +145,14 @@ export class ModuleLowering {
     const vNew = split(v, B, tq, Hkv, dh);
     const keyValid = cache.keyValidity(call.newTokenValid, tq);
     const combined = combinedMask(cfg, call, keyValid);
+    // A kernel that reads synchronously and honours kvRowsPerHead reads the cache in place (after the append
+    // below); others get one contiguous gather. Score stages are computed by core from contiguous k.
+    const inPlace = this.def.readsKvInPlace === true && this.def.readsInputsSynchronously === true && !(call.returnWeights && call.weightsStage !== 'softmax');
     const a: ValidAttention = {
       q: split(q, B, tq, H, dh),
-      k: cache.gather('keys', kNew, tq),
-      v: cache.gather('values', vNew, tq),
+      k: inPlace ? cache.storage('keys') : cache.gather('keys', kNew, tq),
+      v: inPlace ? cache.storage('values') : cache.gather('values', vNew, tq),
+      ...(inPlace ? { kvRowsPerHead: cache.capacity } : {}),
       batch: B,
       qHeads: H,
       kvHeads: Hkv,

@@ -190,6 +190,12 @@ export interface ValidAttention extends AttentionDims {
   readonly softcap: number;
   readonly mask: AttentionMask | undefined;
   readonly returnWeights: boolean;
+  /**
+   * Rows stored per (batch, KV head) in `k` / `v` (undefined: `tk`, contiguous `[B, Hkv, tk, d]`): the keys
+   * of head `(b, h)` are rows `0..tk-1` of `k[((b * Hkv + h) * kvRowsPerHead + j) * dk]`. Only a backend that
+   * sets `readsKvInPlace` receives a larger value: a module cache's storage `[B, Hkv, capacity, d]` in place.
+   */
+  readonly kvRowsPerHead?: number | undefined;
 }
 
 /**
