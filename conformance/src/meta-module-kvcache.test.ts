@@ -36,6 +36,7 @@ const MUST_FAIL: Readonly<Record<Exclude<ModuleKvCacheBug, 'none'>, readonly str
     'errors/kv-cache/module-cache-kpm-key-axis',
   ],
   'module-stage-ignored-with-cache': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mha-additive-mask-averaged', 'errors/kv-cache/module-cache-weights-stage'],
+  'module-stage-ignored-without-cache': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mha-additive-mask-averaged', 'numeric/kv-cache/module-masked/mqa-additive-kpm-token-by-token'],
   'module-weights-over-new-keys': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mqa-additive-kpm-token-by-token'],
   'module-trace-new-keys-only': ['numeric/kv-cache/module-masked/gqa-bool-mask-bool-kpm', 'numeric/kv-cache/module-masked/mha-additive-mask-averaged', 'numeric/kv-cache/module-masked/mqa-additive-kpm-token-by-token'],
 };

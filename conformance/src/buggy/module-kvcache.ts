@@ -12,6 +12,7 @@ export const MODULE_KV_CACHE_BUGS = [
   'module-padding-attended',
   'module-mask-ignored-with-cache',
   'module-stage-ignored-with-cache',
+  'module-stage-ignored-without-cache',
   'module-weights-over-new-keys',
   'module-trace-new-keys-only',
 ] as const;
@@ -27,6 +28,7 @@ export const MODULE_KV_CACHE_BUG_DESCRIPTIONS: Readonly<Record<ModuleKvCacheBug,
   'module-padding-attended': 'validLengths is ignored: padding tokens are attended like real ones',
   'module-mask-ignored-with-cache': 'with a cache, mask and keyPaddingMask are dropped',
   'module-stage-ignored-with-cache': 'with a cache, weightsStage is dropped: weights are always the softmax',
+  'module-stage-ignored-without-cache': 'without a cache, weightsStage is dropped: weights are always the softmax',
   'module-weights-over-new-keys': 'with a cache, the returned weights of the cached keys are zeroed and each row renormalised over the new keys',
   'module-trace-new-keys-only': "with a cache, the trace's k/v/scores/weights shapes count only the new tokens' keys",
 };
@@ -41,7 +43,12 @@ export function moduleKvCacheBuggyBackend(bug: ModuleKvCacheBug): MhaBackend {
       const m = await inner.createModule(config, weights);
       const forward = async (x: Tensor, options?: ForwardOptions) => {
         const cache = options?.cache;
-        if (!cache || bug === 'none') return m.forward(x, options);
+        if (!cache && bug === 'module-stage-ignored-without-cache' && options) {
+          const o: ForwardOptions = { ...options };
+          delete o.weightsStage;
+          return m.forward(x, o);
+        }
+        if (!cache || bug === 'none' || bug === 'module-stage-ignored-without-cache') return m.forward(x, options);
         if (bug === 'module-past-ignored') {
           const scratch = createKvCache({ batch: cache.batch, kvHeads: cache.kvHeads, capacity: cache.capacity, keyDim: cache.keyDim, valueDim: cache.valueDim });
           const r = await m.forward(x, { ...options, cache: scratch });

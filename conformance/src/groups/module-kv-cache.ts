@@ -359,6 +359,13 @@ async function maskedDecode(ctx: CaseContext, c: MaskedDecodeCase): Promise<void
   const refOut = { data: Float32Array.from(ref.output.data), shape: ref.output.shape };
   const tol = scaled(ctx.tolerance, maxAbs(refOut.data));
   await withModule(ctx.backend, cfg, weights, async (m) => {
+    // The module's weightsStage without a cache first: the whole sequence at once.
+    for (const stage of ['scores', 'masked'] as const) {
+      const r = await m.forward(x, { ...(mask ? { mask } : {}), ...(kpm ? { keyPaddingMask: kpm } : {}), returnWeights: true, weightsStage: stage });
+      const want = ref.stages[stage];
+      check(r.weights !== undefined, `no weights with returnWeights and weightsStage '${stage}' (no cache)`);
+      expectClose(ctx, `${stage} stage of the whole sequence (no cache)`, compare(r.weights!, want, scaled(ctx.tolerance, maxAbs(want.data.filter(Number.isFinite)))));
+    }
     const cache = createModuleCache(m, c.B, T);
     let at = 0;
     for (const n of c.chunks) {
@@ -428,7 +435,7 @@ export function moduleMaskedDecodeCases(): ConformanceCase[] {
     id: `numeric/kv-cache/module-masked/${c.name}`,
     group: 'numeric' as const,
     spec: SPEC,
-    title: `decoding in chunks [${c.chunks.join(', ')}] with ${[c.mask && `a ${c.mask} mask`, c.kpm && `a ${c.kpm} key-padding mask`].filter(Boolean).join(' and ')} over the cached keys: output, ${c.average ? 'averaged ' : ''}weights over the whole cache, the three score stages before the softmax and the trace vs the float64 reference's whole-sequence forward`,
+    title: `weightsStage without a cache, then decoding in chunks [${c.chunks.join(', ')}] with ${[c.mask && `a ${c.mask} mask`, c.kpm && `a ${c.kpm} key-padding mask`].filter(Boolean).join(' and ')} over the cached keys: output, ${c.average ? 'averaged ' : ''}weights over the whole cache, the three score stages before the softmax and the trace vs the float64 reference's whole-sequence forward`,
     needs: ['cross-attention', 'attn-mask', ...(resolveConfig(c.config).kvHeads !== resolveConfig(c.config).heads ? (['grouped-query'] as const) : [])],
     run: (ctx) => maskedDecode(ctx, c),
   }));
