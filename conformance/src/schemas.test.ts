@@ -94,6 +94,7 @@ describe('fixture schemas accept every committed fixture', () => {
 const golden = readJson(join(fixtures, 'golden', 'torch-mha-bias.json'));
 const goldenOp = readJson(join(fixtures, 'golden', 'attention-causal.json'));
 const moduleCase = readJson(join(fixtures, 'module-features', 'mha-cross-kdim-vdim.json'));
+const decodeCase = readJson(join(fixtures, 'module-features', 'decode-left-padding.json'));
 const maskCase = readJson(join(fixtures, 'module-features', jsonFiles('module-features').find((f) => JSON.stringify(readJson(join(fixtures, 'module-features', f))).includes('"attnMask"'))!));
 const t5 = readJson(join(fixtures, 'checkpoints', 't5-tiny.json'));
 const t5File = new Uint8Array(readFileSync(join(fixtures, 'checkpoints', 't5-tiny.safetensors')));
@@ -138,6 +139,7 @@ const FORMATS: readonly Format[] = [
       ...['shape', 'dtype', 'data'].map((k) => ({ doc: moduleCase, path: ['inputs', 'x', k] })),
       { doc: maskCase, path: ['options', 'attnMask', 'dtype'] },
       { doc: maskCase, path: ['options', 'attnMask', 'tensor'] },
+      { doc: decodeCase, path: ['decode', 'chunks'] },
     ],
   },
   {
