@@ -1,5 +1,5 @@
-// The online-softmax kernel (assembly/attention-flash-f32x4.ts, the path without weights) against core's
-// float64 reference, on inputs aimed at its block structure (64 keys): sizes around the block edges, a
+// The online-softmax kernel (assembly/attention-flash-f32x4.ts, the path without weights for Tk > 16)
+// against core's float64 reference, on inputs aimed at its block structure (64 keys): sizes around the block edges, a
 // running max that grows in every block (the rescale), rows whose first blocks are all masked (the
 // -Infinity running max), fully masked rows, float32-lowest and -Infinity additive masks, soft-capping,
 // scale 0 and negative scales, logits of +-1e4 and T = 1031. Every case also runs with weights (the
