@@ -30,7 +30,7 @@ const V2_PREFIXES = [
   ...V2_FIXTURES.map((id) => `numeric/golden/${id}`),
 ];
 /** Cases added after v2 (issue 13's module features): they catch some of these bugs too, which is fine. */
-const LATER_PREFIXES = ['numeric/module-features/', 'causal-mask/module-alignment', 'properties/module-features-match-reference/'];
+const LATER_PREFIXES = ['numeric/online-softmax/', 'numeric/module-features/', 'causal-mask/module-alignment', 'properties/module-features-match-reference/'];
 const isV2 = (id: string) => V2_PREFIXES.some((p) => id.startsWith(p)) || LATER_PREFIXES.some((p) => id.startsWith(p));
 
 /** For each bug, v2 ids (prefixes) that must fail: at least one per class the bug belongs to. */

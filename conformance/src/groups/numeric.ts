@@ -3,6 +3,7 @@ import { maxAbs, scaled } from './both-paths.js';
 import { coreOpFeatureCases } from './core-op-features.js';
 import { CORE_OP_CASES, coreOpInputs, coreOpSeed, fixtureNeeds, goldenOtherPathCases, otherPathCases, RANDOM_MODULE_CASES, randomModuleSeed } from './numeric-paths.js';
 import { sizeCases } from './numeric-sizes.js';
+import { onlineSoftmaxCases } from './numeric-online-softmax.js';
 import { check, expectClose, type ConformanceCase } from '../case.js';
 import { compare } from '../compare.js';
 import type { Fixture } from '../fixture.js';
@@ -124,6 +125,7 @@ export function numericCases(fixtures: readonly Fixture[]): ConformanceCase[] {
   });
   // Conformance v2: the code paths without weights, sizes that cross kernel boundaries, feature combinations.
   cases.push(...goldenOtherPathCases(fixtures), ...otherPathCases(), ...sizeCases(), ...coreOpFeatureCases());
+  cases.push(...onlineSoftmaxCases());
   return cases;
 }
 

@@ -1,36 +1,23 @@
-// Fused attention, one tile of MR query rows at a time per (batch, query head):
+// Fused attention with an exact two-pass softmax, the path when weights are requested. One tile of MR
+// query rows at a time per (batch, query head):
 //   S = q_tile @ K^T (scaled) -> softcap -> mask / causal -> row softmax -> out_tile = S @ V.
 // The only score storage is the tile's MR x Tk floats, so memory is O(T * d), never O(T^2); under causal
 // masking the key panels past a tile's last row are never computed. Both products run through the GEMM
 // micro-kernel: keys are packed transposed (K^T panels), values as panels, once per KV head.
 import { gemm4x8, MR, NR, packB, packBTransposed } from './gemm-4x8-f32x4';
 import { exp4, hmax, hsum } from './simd';
+import { MASK_ADDITIVE, MASK_BOOL, MASK_NONE, roundUp } from './attention-common';
 
-export const MASK_NONE: i32 = 0;
-export const MASK_BOOL: i32 = 1;
-export const MASK_ADDITIVE: i32 = 2;
-
-@inline
-function roundUp(n: i32, to: i32): i32 {
-  return ((n + to - 1) / to) * to;
-}
-
-/** Bytes of work memory {@link attention} needs: packed K^T, packed V and one tile of scores. */
-export function attentionScratchBytes(tk: i32, dk: i32, dv: i32): i32 {
+/** Bytes of work memory {@link attentionTiled} needs: packed K^T, packed V and one tile of scores. */
+export function tiledScratchBytes(tk: i32, dk: i32, dv: i32): i32 {
   return (roundUp(tk, NR) * dk + roundUp(dv, NR) * tk + MR * roundUp(tk, NR)) * 4;
 }
 
 /**
- * `out = softmax(scale * q k^T [softcap] [+ mask] [causal]) @ v` for every (batch, query head).
- * Operands are strided head views (strides in floats): row `i` of head `h` in batch `b` starts at
- * `base + b*batchStride + h*headStride + i*rowStride`, so the module's fused q|k|v buffer and the core
- * op's `[B, H, T, d]` tensors both work without copies. Query head `h` reads KV head `h / (Hq / Hkv)`.
- * `mask` strides are those of core's `maskStrides` (0 on broadcast dims); `weights` (0 for none) gets
- * every element of the `[B, Hq, Tq, Tk]` weights, batch and head strides `wBatch` / `wHead` (floats). A
- * thread runs a range of KV heads by offsetting the head pointers (q, k, v, out, mask, weights). A row whose keys are all masked gives zeros; a row with
- * a score that overflowed float32 (or a NaN) gives NaN, which core reports as MHA_OVERFLOW.
+ * `attention` (assembly/attention.ts) with the weights: per query tile, the exact two-pass softmax of
+ * each row over its MR x Tk scores, written to `weights` when it is not 0, then `out = weights @ V`.
  */
-export function attention(
+export function attentionTiled(
   batch: i32, qHeads: i32, kvHeads: i32, tq: i32, tk: i32, dk: i32, dv: i32,
   q: usize, qBatch: i32, qHead: i32, qRow: i32,
   k: usize, kBatch: i32, kHead: i32, kRow: i32,

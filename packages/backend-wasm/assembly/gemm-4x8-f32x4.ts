@@ -106,6 +106,69 @@ export function gemm4x8(k: i32, a: usize, lda: usize, panel: usize, bias: usize,
   if (rows > 3) storeRow(c + 3 * ldc, c30, c31, cols);
 }
 
+/**
+ * The accumulating 4x8 micro-kernel of online softmax:
+ * `C[r, 0..8) = alpha_r * C[r, 0..8) + A[r, 0..k) @ panel` for r < rows, C a full 8-wide panel (stride
+ * `ldc` bytes). The rescale of the running output by `alpha_r = e^(m_old - m_new)` costs one multiply per
+ * accumulator, folded into the load. Rows past `rows` alias the last real row, as in {@link gemm4x8}.
+ */
+@inline
+export function gemm4x8Rescale(k: i32, a: usize, lda: usize, panel: usize, c: usize, ldc: usize, rows: i32, alpha: v128): void {
+  const a0 = a;
+  const a1 = rows > 1 ? a0 + lda : a0;
+  const a2 = rows > 2 ? a1 + lda : a1;
+  const a3 = rows > 3 ? a2 + lda : a2;
+  const c0 = c;
+  const c1 = rows > 1 ? c0 + ldc : c0;
+  const c2 = rows > 2 ? c1 + ldc : c1;
+  const c3 = rows > 3 ? c2 + ldc : c2;
+  const s0 = f32x4.splat(f32x4.extract_lane(alpha, 0));
+  const s1 = f32x4.splat(f32x4.extract_lane(alpha, 1));
+  const s2 = f32x4.splat(f32x4.extract_lane(alpha, 2));
+  const s3 = f32x4.splat(f32x4.extract_lane(alpha, 3));
+  let c00 = f32x4.mul(v128.load(c0), s0);
+  let c01 = f32x4.mul(v128.load(c0, 16), s0);
+  let c10 = f32x4.mul(v128.load(c1), s1);
+  let c11 = f32x4.mul(v128.load(c1, 16), s1);
+  let c20 = f32x4.mul(v128.load(c2), s2);
+  let c21 = f32x4.mul(v128.load(c2, 16), s2);
+  let c30 = f32x4.mul(v128.load(c3), s3);
+  let c31 = f32x4.mul(v128.load(c3, 16), s3);
+  let b = panel;
+  const end = <usize>k * 4;
+  for (let off: usize = 0; off < end; off += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    b += NR * 4;
+    const x0 = v128.load32_splat(a0 + off);
+    const x1 = v128.load32_splat(a1 + off);
+    const x2 = v128.load32_splat(a2 + off);
+    const x3 = v128.load32_splat(a3 + off);
+    c00 = madd(x0, b0, c00);
+    c01 = madd(x0, b1, c01);
+    c10 = madd(x1, b0, c10);
+    c11 = madd(x1, b1, c11);
+    c20 = madd(x2, b0, c20);
+    c21 = madd(x2, b1, c21);
+    c30 = madd(x3, b0, c30);
+    c31 = madd(x3, b1, c31);
+  }
+  v128.store(c0, c00);
+  v128.store(c0, c01, 16);
+  if (rows > 1) {
+    v128.store(c1, c10);
+    v128.store(c1, c11, 16);
+  }
+  if (rows > 2) {
+    v128.store(c2, c20);
+    v128.store(c2, c21, 16);
+  }
+  if (rows > 3) {
+    v128.store(c3, c30);
+    v128.store(c3, c31, 16);
+  }
+}
+
 @inline
 function storeRow(c: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols == NR) {

@@ -1,7 +1,7 @@
 // The module's exports: kernels take byte pointers into this module's memory, which the JavaScript side
 // manages (src/arena.ts) from `heapBase()` up. The stub runtime is linked but never allocates.
 export { gemm, packB, packedSize } from './gemm-4x8-f32x4';
-export { attention, attentionScratchBytes } from './attention-tiled-f32x4';
+export { attention, attentionScratchBytes } from './attention';
 
 /** First byte past the module's static data: where the JavaScript allocator starts. */
 export function heapBase(): usize {

@@ -1,7 +1,8 @@
 /**
  * @mha/backend-wasm: multi-head attention on WebAssembly SIMD kernels compiled from AssemblyScript: a
  * register-blocked f32x4 GEMM over packed weight panels for the projections and a fused, tiled attention
- * kernel (no `[T, T]` buffer, causal tiles skipped, masks, grouped-query, soft-cap, cross-attention).
+ * kernel with an online softmax over key blocks (no `[T, T]` buffer, causal tiles skipped, masks,
+ * grouped-query, soft-cap, cross-attention; the exact two-pass softmax when weights are requested).
  * The module bytes are embedded in the package, so Node, browsers (with or without a bundler), Deno,
  * Bun and edge runtimes load it with no configuration. Where the runtime has relaxed SIMD, a second
  * build with fused multiply-add is used.
@@ -71,7 +72,7 @@ export interface WasmBackend extends MhaBackend {
 /** Runtimes with WebAssembly SIMD: every current JavaScript engine. */
 export const WASM_RUNTIMES: readonly Runtime[] = ['node', 'browser', 'deno', 'bun', 'edge'];
 
-/** Every optional core-op feature; all are implemented by the one fused attention kernel. */
+/** Every optional core-op feature; both fused attention kernels (with and without weights) implement all of them. */
 export const WASM_CAPABILITIES: readonly Capability[] = ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'];
 
 const OPTION_KEYS = new Set(['name', 'simd', 'threads', 'minWorkPerThread', 'workerUrl']);
