@@ -25,9 +25,8 @@ export interface OrtBackendOptions {
    * Let the intra-op pool's idle threads spin-wait for the next parallel section (onnxruntime's own default)
    * instead of sleeping. Default `false`. A spinning worker keeps burning a core after each operator, also
    * while JavaScript runs between calls: on a decode step at gpt2-layer width (5 short runs with core's work
-   * in between) the default-thread backend took 2.4-2.9x the CPU time of a single-threaded one with
-   * spinning, about the same without, and on a busy machine the spinning worker crowds out the calling
-   * thread. No effect at `intraOpNumThreads: 1` (no workers).
+   * in between) the default-thread backend took 1.5-3.3x the CPU time of a single-threaded one with
+   * spinning and 1.1-1.2x without, and on a busy machine the spinning worker crowds out the calling thread. No effect at `intraOpNumThreads: 1` (no workers).
    */
   intraOpSpinning?: boolean | undefined;
   /** Backend name. Default `ort-attention-op` / `ort-decomposed`. */
