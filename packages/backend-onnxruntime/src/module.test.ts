@@ -1,4 +1,4 @@
-import { expectedTrace, initWeights, randomTensor, referenceForward, resolveConfig, type MhaConfig } from '@mha/core';
+import { createModuleCache, expectedTrace, initWeights, randomTensor, referenceForward, resolveConfig, type MhaConfig } from '@mha/core';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOrtBackend, ortAttentionOp, ortDecomposed } from './index.js';
@@ -135,10 +135,36 @@ describe('sessions', () => {
     await m.dispose();
   });
 
+  it.each([
+    [undefined, '0'],
+    [false, '0'],
+    [true, '1'],
+  ] as const)('intraOpSpinning %s: every session it opens (module, projections, core op, weights) gets allow_spinning = %s', async (intraOpSpinning, expected) => {
+    const create = vi.spyOn(InferenceSession, 'create');
+    const b = createOrtBackend({ flavour: 'decomposed', intraOpNumThreads: 2, ...(intraOpSpinning === undefined ? {} : { intraOpSpinning }) });
+    expect(b.options.intraOpSpinning).toBe(intraOpSpinning ?? false);
+    const m = await b.createModule(cfg, weights);
+    try {
+      const cache = createModuleCache(m, 2, 4);
+      const x = randomTensor([2, 3, 4], 4);
+      const cached = await m.forward(x, { cache }); // the projection and core-op sessions
+      const full = await m.forward(x, { returnAttentionWeights: true }); // the weights session
+      expectClose(cached.output.data, referenceForward(cfg, weights, x).output.data, 'cached forward');
+      expectClose(full.output.data, referenceForward(cfg, weights, x).output.data, 'forward with weights');
+    } finally {
+      await m.dispose();
+      await b.dispose();
+    }
+    // The module, the linear sessions without (q/k/v) and with (out) a bias, the core op, the weights session.
+    expect(create.mock.calls.length).toBe(5);
+    for (const [, options] of create.mock.calls) expect(options).toMatchObject({ extra: { session: { intra_op: { allow_spinning: expected } } } });
+  });
+
   it('rejects bad options with a typed error naming the option', () => {
     expect(() => createOrtBackend({ flavour: 'webgpu' as never })).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.flavour' }));
     expect(() => createOrtBackend({ flavour: 'decomposed', intraOpNumThreads: -1 })).toThrow(expect.objectContaining({ field: 'options.intraOpNumThreads' }));
     expect(() => createOrtBackend({ flavour: 'decomposed', graphOptimizationLevel: 'max' as never })).toThrow(expect.objectContaining({ field: 'options.graphOptimizationLevel' }));
+    expect(() => createOrtBackend({ flavour: 'decomposed', intraOpSpinning: 1 as never })).toThrow(expect.objectContaining({ code: 'MHA_INVALID_OPTION', field: 'options.intraOpSpinning', value: 1 }));
     expect(() => createOrtBackend({ flavour: 'decomposed', threads: 2 } as never)).toThrow(expect.objectContaining({ field: 'options.threads' }));
   });
 });
