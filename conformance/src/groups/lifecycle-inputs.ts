@@ -396,6 +396,48 @@ export function inputCases(): ConformanceCase[] {
         });
       },
     },
+    {
+      id: 'lifecycle/overflow/core-op-negative',
+      group: 'lifecycle',
+      spec: 'SPEC.md#non-finite-values',
+      title: 'finite q/k whose scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never the zeros of a fully masked row',
+      async run(ctx) {
+        // Every score is about -5e40 (-Infinity in float32): no key is masked, so the float64 answer is one-hot
+        // on each row's largest score (key 0 for both rows); zeros would treat an overflow as a mask.
+        const q = { data: Float32Array.from([-1e20, -2e20, -4e20, -1e20]), shape: [1, 1, 2, 2] };
+        const k = { data: Float32Array.from([1e20, 2e20, 4e20, 1e20]), shape: [1, 1, 2, 2] };
+        const v = randomTensor([1, 1, 2, 2], 98);
+        await overflowCheck(ctx, 'core op', /^(output|weights)\[\d+\]$/, async () => {
+          const r = await ctx.backend.attention(q, k, v, { returnWeights: true });
+          const oneHot = { data: [1, 0, 1, 0], shape: [1, 1, 2, 2] };
+          const out = { data: [v.data[0]!, v.data[1]!, v.data[0]!, v.data[1]!], shape: [1, 1, 2, 2] };
+          return [
+            [r.output, out],
+            [r.weights!, oneHot],
+          ];
+        });
+      },
+    },
+    {
+      id: 'lifecycle/overflow/forward-negative',
+      group: 'lifecycle',
+      spec: 'SPEC.md#non-finite-values',
+      title: 'finite inputs whose projected scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never zeros',
+      async run(ctx) {
+        // q = -x * 1e20, k = x * 1e20: every score is about -1e78 in float64, one-hot on each query's largest.
+        const config = resolveConfig({ dIn: 2, heads: 1, headDim: 2, outProj: false });
+        const w = { wq: Float32Array.from([-1e20, 0, 0, -1e20]), wk: Float32Array.from([1e20, 0, 0, 1e20]), wv: Float32Array.from([1, 0, 0, 1]) };
+        const x = { data: Float32Array.from([1e19, 5e18, 5e18, 1e19, 2e19, 1e19]), shape: [1, 3, 2] };
+        await overflowCheck(ctx, 'forward', /^(output|attentionWeights)\[\d+\]$/, async () => {
+          const r = await withModule(ctx.backend, config, w, (m) => m.forward(x, { returnAttentionWeights: true }));
+          const ref = referenceForward(config, w, x);
+          return [
+            [r.output, ref.output],
+            [r.attentionWeights!, ref.attentionWeights],
+          ];
+        });
+      },
+    },
   ];
   return cases;
 }
