@@ -23,3 +23,4 @@ export { ERROR_MAP_MAX, type ErrorMap } from './compare.js';
 export { loadModuleFixtures, loadCheckpointFixtures, builtinModuleFixturesDir } from './module-fixture-files.js';
 export type { ModuleFeatureFixture } from './module-fixtures.js';
 export { projectionBuggyBackend, PROJECTION_BUGS, PROJECTION_BUG_DESCRIPTIONS, type ProjectionBug } from './buggy/projection.js';
+export { fetchSuiteInputs, parseSuiteFiles, SUITE_FILES, SUITE_FILES_FORMAT, type SuiteInputs, type SuiteFilesJSON } from './fetch-fixtures.js';
