@@ -30,6 +30,11 @@ runPage(async () => {
   say(totalsLine([report]));
   const details = formatDetails([report]);
   if (details.trim() !== '') say(details);
+  const byGroup = {};
+  for (const r of report.results) byGroup[r.group] = (byGroup[r.group] ?? 0) + r.ms / 1000;
+  say(`time by group: ${Object.entries(byGroup).map(([g, t]) => `${g} ${t.toFixed(1)} s`).join(', ')}`);
+  const slowest = [...report.results].sort((x, y) => y.ms - x.ms).slice(0, 5);
+  say(`slowest cases: ${slowest.map((r) => `${r.id} ${(r.ms / 1000).toFixed(1)} s`).join('; ')}`);
   await backend.dispose();
   const total = summarise(report.results).total;
   if (total.fail > 0) problems.push(`${total.fail} conformance case(s) failed on ${backend.name}`);
