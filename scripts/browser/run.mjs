@@ -58,7 +58,8 @@ const FULL = process.env.MHA_BROWSER_FULL === '1';
 const NODE_CASES = await nodeCaseList();
 /** One line per suite run: row, pass/fail/skip. */
 const rows = [];
-const PAGE_TIMEOUT_MS = 15 * 60_000;
+/** Only a guard against a page that never reports: the tfjs GPU pages take minutes on a loaded machine. */
+const PAGE_TIMEOUT_MS = 45 * 60_000;
 
 /** Opens `url`, echoes its console, and returns the verdict the page publishes plus any page errors. */
 async function runPage(context, url, label) {
