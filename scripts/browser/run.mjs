@@ -56,6 +56,13 @@ const WEBGPU_FLAGS = [
 const FULL = process.env.MHA_BROWSER_FULL === '1';
 /** The case list `mha-conformance` runs in Node, which every browser row must match. */
 const NODE_CASES = await nodeCaseList();
+{
+  // The comparison itself must catch a missing case and a runtime skip, or it proves nothing.
+  const [first, second, ...rest] = NODE_CASES;
+  const broken = { backend: 'self-check', results: [{ id: second.id, status: 'skip', reason: 'backend declares runtimes node; this runtime is browser' }, ...rest.map((c) => ({ id: c.id, status: 'pass' }))] };
+  const found = checkCaseList(broken, NODE_CASES).problems;
+  if (!found.some((p) => p.includes(first.id)) || !found.some((p) => p.includes('nothing declares'))) throw new Error(`case-list check missed a planted problem: ${JSON.stringify(found)}`);
+}
 /** One line per suite run: row, pass/fail/skip. */
 const rows = [];
 /** Only a guard against a page that never reports: the tfjs GPU pages take minutes on a loaded machine. */
@@ -177,7 +184,7 @@ async function main() {
     // tfjs's GPU backends on the same SwiftShader (GL for webgl, the WebGPU adapter for webgpu).
     outcomes.push(['tfjs-webgl (@mha/backend-tfjs, SwiftShader GL) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgl`, 'tfjs-webgl'))]);
     outcomes.push(['tfjs-webgpu (@mha/backend-tfjs, SwiftShader adapter) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgpu`, 'tfjs-webgpu'))]);
-    if (!FULL) notRun.push('webgpu suite with the per-row kernel everywhere: not run (MHA_BROWSER_FULL=1 runs it; about 1.5 min more on SwiftShader)');
+    if (!FULL) notRun.push('webgpu suite with the per-row kernel everywhere: not run (MHA_BROWSER_FULL=1 runs it; a few minutes more on SwiftShader)');
   } finally {
     await context?.close();
     await gpuContext?.close();
