@@ -151,7 +151,8 @@ async function main() {
     // module workers), so the workers load, and the whole suite then runs on them. Bundled builds are
     // covered by scripts/bundle (esbuild and Vite).
     const coi = await runPage(context, `${isolated.origin}/threads.html`, 'threads, COOP/COEP');
-    const coiProblems = coi.error ? [coi.error] : checkIsolated(coi);
+    // checkIsolated judges the page's fields; `problems` holds only the case-list check's findings here.
+    const coiProblems = coi.error ? [coi.error] : [...checkIsolated(coi), ...(coi.problems ?? [])];
     if (!coi.error && coi.suite === undefined) coiProblems.push('the suite did not run on the threaded backend');
     outcomes.push(['threads: 2 with COOP/COEP, plain ES modules + import map, then the suite on ts-threads', coiProblems, coi.pageErrors]);
 
