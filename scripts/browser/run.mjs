@@ -185,7 +185,7 @@ async function main() {
     // tfjs's GPU backends on the same SwiftShader (GL for webgl, the WebGPU adapter for webgpu).
     outcomes.push(['tfjs-webgl (@mha/backend-tfjs, SwiftShader GL) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgl`, 'tfjs-webgl'))]);
     outcomes.push(['tfjs-webgpu (@mha/backend-tfjs, SwiftShader adapter) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgpu`, 'tfjs-webgpu'))]);
-    if (!FULL) notRun.push('webgpu suite with the per-row kernel everywhere: not run (MHA_BROWSER_FULL=1 runs it; a few minutes more on SwiftShader)');
+    if (!FULL) notRun.push('webgpu suite with the per-row kernel everywhere: not run (MHA_BROWSER_FULL=1 runs it; about 1.5 min more on SwiftShader)');
   } finally {
     await context?.close();
     await gpuContext?.close();
