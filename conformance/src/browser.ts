@@ -1,11 +1,12 @@
 /**
- * @mha/conformance/browser: the suite without Node APIs (no file system, no CLI). Fetch fixture JSON
- * yourself and pass it through `parseFixture`; the onnx-peer group needs the Node loader and is absent.
+ * @mha/conformance/browser: the suite without Node APIs (no file system, no CLI). Serve the package's
+ * `dist/fixtures/` and `fetchSuiteInputs` fetches every built-in input (golden, module-feature and
+ * checkpoint fixtures, ONNX peer cases), so the browser runs the same case list as the Node CLI.
  *
  * @example
- * import { parseFixture, runSuite, formatTable } from '@mha/conformance/browser';
- * const fixtures = await Promise.all(ids.map(async (id) => parseFixture(await (await fetch(`/golden/${id}.json`)).json())));
- * console.log(formatTable([await runSuite(myBackend, { fixtures })]));
+ * import { fetchSuiteInputs, runSuite, formatTable } from '@mha/conformance/browser';
+ * const inputs = await fetchSuiteInputs('/node_modules/@mha/conformance/dist/fixtures/');
+ * console.log(formatTable([await runSuite(myBackend, inputs)]));
  *
  * @packageDocumentation
  */
@@ -19,3 +20,6 @@ export { referenceBackend } from './reference-backend.js';
 export { buggyBackend, BUGS, type Bug } from './buggy-backends.js';
 export { formatHtmlReport, escapeHtml, ratioColour, type HtmlReportMeta } from './html-report.js';
 export { ERROR_MAP_MAX, type ErrorMap } from './compare.js';
+export { fetchSuiteInputs, parseSuiteFiles, SUITE_FILES, SUITE_FILES_FORMAT, type SuiteInputs, type SuiteFilesJSON } from './fetch-fixtures.js';
+export { parseOnnxPeerCases, type OnnxPeerCase } from './onnx-peer-parse.js';
+export { parseModuleFixture, parseCheckpointFixture, type ModuleFeatureFixture } from './module-fixtures.js';

@@ -24,3 +24,4 @@ export { loadModuleFixtures, loadCheckpointFixtures, builtinModuleFixturesDir } 
 export type { ModuleFeatureFixture } from './module-fixtures.js';
 export { projectionBuggyBackend, PROJECTION_BUGS, PROJECTION_BUG_DESCRIPTIONS, type ProjectionBug } from './buggy/projection.js';
 export { onlineSoftmaxBuggyBackend, ONLINE_SOFTMAX_BUGS, ONLINE_SOFTMAX_BUG_DESCRIPTIONS, type OnlineSoftmaxBug } from './buggy/online-softmax.js';
+export { fetchSuiteInputs, parseSuiteFiles, SUITE_FILES, SUITE_FILES_FORMAT, type SuiteInputs, type SuiteFilesJSON } from './fetch-fixtures.js';

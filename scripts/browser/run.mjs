@@ -1,11 +1,15 @@
-// Runs @mha/core + @mha/backend-ts in headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core): the shared conformance suite on tsBackend, then the threaded backend without and
-// with cross-origin isolation; then @mha/backend-wasm (page/wasm.mjs) on both kinds of page. Prints
-// what the pages log; exits 1 on a failed check, a page error or a page that never reports. Usage: `pnpm test:browser` (builds first), or `node scripts/browser/run.mjs`.
+// Runs @mha/core and the backends in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core): the shared conformance suite on tsBackend, the threaded backend without and with
+// cross-origin isolation, @mha/backend-wasm on both kinds of page, tfjs-cpu and tfjs-wasm, then, in a
+// browser with SwiftShader's WebGPU adapter, @mha/backend-webgpu, tfjs-webgl and tfjs-webgpu. Every suite
+// must be the Node CLI's case list (case-list.mjs). Prints what the pages log; exits 1 on a failed check,
+// a page error or a page that never reports. Usage: `pnpm test:browser` (builds first), or
+// `node scripts/browser/run.mjs`.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './server.mjs';
+import { nodeCaseList, checkCaseList } from './case-list.mjs';
 
 // playwright-core lives in this folder's own node_modules, outside the pnpm workspace.
 const { chromium } = await import('playwright-core').catch(() => {
@@ -48,12 +52,21 @@ const WEBGPU_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-/**
- * Opt-in (slow on SwiftShader, see below): tfjs-webgl and tfjs-webgpu through the whole suite, and the
- * webgpu suite a second time with the per-row attention kernel everywhere.
- */
+/** Opt-in (slow on SwiftShader): the webgpu suite a second time with the per-row attention kernel everywhere. */
 const FULL = process.env.MHA_BROWSER_FULL === '1';
-const PAGE_TIMEOUT_MS = 15 * 60_000;
+/** The case list `mha-conformance` runs in Node, which every browser row must match. */
+const NODE_CASES = await nodeCaseList();
+{
+  // The comparison itself must catch a missing case and a runtime skip, or it proves nothing.
+  const [first, second, ...rest] = NODE_CASES;
+  const broken = { backend: 'self-check', results: [{ id: second.id, status: 'skip', reason: 'backend declares runtimes node; this runtime is browser' }, ...rest.map((c) => ({ id: c.id, status: 'pass' }))] };
+  const found = checkCaseList(broken, NODE_CASES).problems;
+  if (!found.some((p) => p.includes(first.id)) || !found.some((p) => p.includes('nothing declares'))) throw new Error(`case-list check missed a planted problem: ${JSON.stringify(found)}`);
+}
+/** One line per suite run: row, pass/fail/skip. */
+const rows = [];
+/** Only a guard against a page that never reports: the tfjs GPU pages take minutes on a loaded machine. */
+const PAGE_TIMEOUT_MS = 45 * 60_000;
 
 /** Opens `url`, echoes its console, and returns the verdict the page publishes plus any page errors. */
 async function runPage(context, url, label) {
@@ -80,6 +93,14 @@ async function runPage(context, url, label) {
     verdict = { ok: false, error: `no verdict from the page: ${error instanceof Error ? error.message : String(error)}` };
   }
   await page.close();
+  // Every suite a page ran must be the Node CLI's case list, with no skip but declared ones.
+  const listProblems = (verdict.suites ?? []).flatMap((suite) => {
+    const { problems, summary } = checkCaseList(suite, NODE_CASES);
+    rows.push(summary);
+    for (const p of problems) console.log(`[${label}] CASE LIST: ${p}`);
+    return problems;
+  });
+  if (listProblems.length > 0) verdict = { ...verdict, problems: [...(verdict.problems ?? []), ...listProblems] };
   return { ...verdict, pageErrors };
 }
 
@@ -108,6 +129,7 @@ function checkIsolated(v) {
 }
 
 async function main() {
+  const stepStarted = Date.now();
   const userDataDir = mkdtempSync(join(tmpdir(), 'mha-chromium-'));
   const plain = await startServer({ isolated: false });
   const isolated = await startServer({ isolated: true });
@@ -129,7 +151,8 @@ async function main() {
     // module workers), so the workers load, and the whole suite then runs on them. Bundled builds are
     // covered by scripts/bundle (esbuild and Vite).
     const coi = await runPage(context, `${isolated.origin}/threads.html`, 'threads, COOP/COEP');
-    const coiProblems = coi.error ? [coi.error] : checkIsolated(coi);
+    // checkIsolated judges the page's fields; `problems` holds only the case-list check's findings here.
+    const coiProblems = coi.error ? [coi.error] : [...checkIsolated(coi), ...(coi.problems ?? [])];
     if (!coi.error && coi.suite === undefined) coiProblems.push('the suite did not run on the threaded backend');
     outcomes.push(['threads: 2 with COOP/COEP, plain ES modules + import map, then the suite on ts-threads', coiProblems, coi.pageErrors]);
 
@@ -159,16 +182,10 @@ async function main() {
       `webgpu backend + conformance suite (SwiftShader adapter${FULL ? '; again with the per-row kernel' : ''})`,
       ...(await timed(`${plain.origin}/webgpu.html${FULL ? '?full=1' : ''}`, 'webgpu')),
     ]);
-    // tfjs's GPU backends pass the whole suite here too, but on SwiftShader they cost about 50 s (webgl)
-    // and 100 s (webgpu) on a 2-core machine (not profiled; 150 and 170 s when run side by side under
-    // load). That would more than double the browser step, so they run on request, and the summary
-    // says so when they did not.
-    if (FULL) {
-      outcomes.push(['tfjs-webgl (@mha/backend-tfjs, SwiftShader GL) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgl`, 'tfjs-webgl'))]);
-      outcomes.push(['tfjs-webgpu (@mha/backend-tfjs, SwiftShader adapter) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgpu`, 'tfjs-webgpu'))]);
-    } else {
-      notRun.push('tfjs-webgl and tfjs-webgpu + conformance suite, webgpu suite with the per-row kernel: not run (MHA_BROWSER_FULL=1 runs them; several minutes on SwiftShader)');
-    }
+    // tfjs's GPU backends on the same SwiftShader (GL for webgl, the WebGPU adapter for webgpu).
+    outcomes.push(['tfjs-webgl (@mha/backend-tfjs, SwiftShader GL) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgl`, 'tfjs-webgl'))]);
+    outcomes.push(['tfjs-webgpu (@mha/backend-tfjs, SwiftShader adapter) + conformance suite', ...(await timed(`${plain.origin}/tfjs.html?backend=webgpu`, 'tfjs-webgpu'))]);
+    if (!FULL) notRun.push('webgpu suite with the per-row kernel everywhere: not run (MHA_BROWSER_FULL=1 runs it; about 1.5 min more on SwiftShader)');
   } finally {
     await context?.close();
     await gpuContext?.close();
@@ -187,6 +204,9 @@ async function main() {
     for (const p of all) console.log(`        - ${p}`);
   }
   for (const line of notRun) console.log(`  SKIP  ${line}`);
+  console.log(`\nRows (passed/failed/skipped of the ${NODE_CASES.length} cases mha-conformance runs in Node)`);
+  for (const row of rows) console.log(`  ${row}`);
+  console.log(`\nbrowser check time: ${((Date.now() - stepStarted) / 1000).toFixed(0)} s`);
   process.exitCode = failed ? 1 : 0;
 }
 

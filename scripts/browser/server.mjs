@@ -1,9 +1,9 @@
-// Static HTTP server for the browser check: serves the built dist/ folders of @mha/core,
-// @mha/backend-ts and @mha/conformance, fast-check (and its pure-rand dependency) as ES modules, the
-// golden fixtures, and the pages in ./page, each page with an import map so bare specifiers resolve
-// in the browser exactly as they do in Node.
+// Static HTTP server for the browser check: serves the built dist/ folders of @mha/core, the backends and
+// @mha/conformance (whose dist/fixtures holds every built-in input of the suite), fast-check (and its
+// pure-rand dependency) as ES modules, and the pages in ./page, each page with an import map so bare
+// specifiers resolve in the browser exactly as they do in Node.
 import { createServer } from 'node:http';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,6 @@ const MOUNTS = {
   '/conformance/': join(repo, 'conformance', 'dist'),
   '/fast-check/': fastCheckDir,
   '/pure-rand/': pureRandDir,
-  '/fixtures/golden/': join(repo, 'fixtures', 'golden'),
   '/page/': join(here, 'page'),
 };
 
@@ -73,13 +72,6 @@ export function importMap() {
   }
   const scopes = { '/backend-tfjs/': tfjsImports };
   return { imports, scopes };
-}
-
-/** The golden fixture files, chosen as conformance's `loadFixtureDir` does: every *.json but index.json, sorted. */
-export function fixtureFiles() {
-  return readdirSync(MOUNTS['/fixtures/golden/'])
-    .filter((f) => f.endsWith('.json') && f !== 'index.json')
-    .sort();
 }
 
 function pageHtml(script) {
@@ -143,7 +135,6 @@ export function startServer({ isolated }) {
       return send(200, MIME['.js'], tfjsCache[name]);
     }
     if (pathname === '/tfjs/seedrandom.js') return send(200, MIME['.js'], (tfjsCache.seedrandom ??= seedrandomScript(tfjs.seedrandom)));
-    if (pathname === '/fixtures/golden/list.json') return send(200, MIME['.json'], JSON.stringify(fixtureFiles()));
     if (pathname === '/favicon.ico') return send(204, 'text/plain', '');
     const file = fileFor(pathname);
     if (!file) return send(404, 'text/plain', `not found: ${pathname}`);

@@ -33,16 +33,22 @@ export async function load(specifier) {
   }
 }
 
-/** Fetches the golden fixtures the server lists and parses them with conformance's own parser. */
-export async function loadFixtures(parseFixture) {
-  const files = await (await fetch('/fixtures/golden/list.json')).json();
-  const fixtures = [];
-  for (const file of files) {
-    const response = await fetch(`/fixtures/golden/${file}`);
-    if (!response.ok) throw new Error(`fixture ${file}: HTTP ${response.status}`);
-    fixtures.push(parseFixture(await response.json(), file));
-  }
-  return fixtures;
+/**
+ * Every built-in input of the suite (golden, module-feature and checkpoint fixtures, ONNX peer cases),
+ * fetched from conformance's dist/fixtures with its own browser loader: the case list the Node CLI runs.
+ * Spread it into `runSuite`'s options.
+ */
+export async function loadSuiteInputs() {
+  const { fetchSuiteInputs } = await load('/conformance/fetch-fixtures.js');
+  return fetchSuiteInputs('/conformance/fixtures/');
+}
+
+/**
+ * A suite report as run.mjs checks it against the Node case list: each case's id and status, and the
+ * reason of a skip. Pages return these as `suites` in their verdict.
+ */
+export function caseList(report) {
+  return { backend: report.backend, results: report.results.map((r) => ({ id: r.id, status: r.status, ...(r.status === 'skip' ? { reason: r.reason } : {}) })) };
 }
 
 /** True when both float32 arrays hold exactly the same bits (NaN payloads and -0 included). */

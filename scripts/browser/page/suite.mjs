@@ -2,12 +2,11 @@
 // float64 reference, then the whole shared conformance suite on tsBackend. Conformance's index is not
 // imported because it re-exports Node-only modules (fixture-files, onnx-peer, load-backend use
 // node:fs); its browser-safe modules are imported one by one instead.
-import { load, loadFixtures, runPage, say } from './harness.mjs';
+import { caseList, load, loadSuiteInputs, runPage, say } from './harness.mjs';
 
 runPage(async () => {
   const core = await load('@mha/core');
   const { tsBackend } = await load('@mha/backend-ts');
-  const { parseFixture } = await load('/conformance/fixture.js');
   const { runSuite } = await load('/conformance/suite.js');
   const { formatDetails, formatTable, summarise, totalsLine } = await load('/conformance/report.js');
   const { compare } = await load('/conformance/compare.js');
@@ -42,11 +41,12 @@ runPage(async () => {
   const traceMatches = JSON.stringify(result.trace) === JSON.stringify(core.expectedTrace(config, 2, 16));
   if (!traceMatches) problems.push(`example trace differs from expectedTrace: ${JSON.stringify(result.trace)}`);
 
-  const fixtures = await loadFixtures(parseFixture);
-  say(`golden fixtures: ${fixtures.length} parsed; onnx-peer cases: none passed (their loader reads files with node:fs)`);
+  const inputs = await loadSuiteInputs();
+  say(`fetched: ${inputs.fixtures.length} golden fixtures, ${inputs.moduleFixtures.length} module-feature and checkpoint fixtures, ${inputs.onnxPeer.length} ONNX peer cases`);
   const started = performance.now();
   const report = await runSuite(tsBackend, {
-    fixtures,
+    ...inputs,
+    repoProfile: true,
     onResult: (r) => {
       if (r.status === 'fail') say(`FAIL ${r.id}: ${r.reason ?? ''}`);
     },
@@ -59,5 +59,5 @@ runPage(async () => {
   const total = summarise(report.results).total;
   if (total.fail > 0) problems.push(`${total.fail} conformance case(s) failed`);
   if (total.pass === 0) problems.push('no conformance case passed');
-  return { ok: problems.length === 0, problems, totals: total };
+  return { ok: problems.length === 0, problems, totals: total, suites: [caseList(report)] };
 });

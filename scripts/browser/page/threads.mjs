@@ -2,7 +2,7 @@
 // isolation it must fall back to one thread and say why; with it, Web Workers should take a share of
 // every phase and give the same bits as tsBackend. The Worker constructor is wrapped (not replaced) so
 // the page can tell whether workers were really started and answered, and why one failed.
-import { load, loadFixtures, runPage, say, sameBits } from './harness.mjs';
+import { caseList, load, loadSuiteInputs, runPage, say, sameBits } from './harness.mjs';
 
 const workerLog = { started: 0, messages: 0, errors: [] };
 const NativeWorker = globalThis.Worker;
@@ -86,13 +86,13 @@ runPage(async () => {
 
   // When workers really answered, run the whole suite through them as well.
   if (threaded.threads > 1 && result.forward === 'ok' && workerLog.messages > 0) {
-    const { parseFixture } = await load('/conformance/fixture.js');
     const { runSuite } = await load('/conformance/suite.js');
     const { formatDetails, formatTable, summarise, totalsLine } = await load('/conformance/report.js');
-    const fixtures = await loadFixtures(parseFixture);
+    const inputs = await loadSuiteInputs();
     const messagesBefore = workerLog.messages;
     const report = await runSuite(threaded, {
-      fixtures,
+      ...inputs,
+      repoProfile: true,
       onResult: (r) => {
         if (r.status === 'fail') say(`FAIL ${r.id}: ${r.reason ?? ''}`);
       },
@@ -102,6 +102,7 @@ runPage(async () => {
     const details = formatDetails([report]);
     if (details.trim() !== '') say(details);
     result.suite = summarise(report.results).total;
+    result.suites = [caseList(report)];
     result.suiteWorkerMessages = workerLog.messages - messagesBefore;
     say(`worker messages during the suite: ${result.suiteWorkerMessages}`);
   }

@@ -1,7 +1,7 @@
 // WebGPU check (Chromium launched with SwiftShader's WebGPU adapter): the adapter, WGSL exp() measured
 // against Math.exp, one module forward and one core-op call against core's float64 reference, then the
 // whole shared conformance suite on @mha/backend-webgpu. Any failed case fails the run.
-import { load, loadFixtures, runPage, say } from './harness.mjs';
+import { caseList, load, loadSuiteInputs, runPage, say } from './harness.mjs';
 
 /** Measures WGSL exp() on [-88, 0] (the softmax's argument range) against Math.exp: worst relative error in ulps of float32. */
 async function measureExp(device) {
@@ -55,7 +55,6 @@ async function measureExp(device) {
 runPage(async () => {
   const core = await load('@mha/core');
   const { createWebGpuBackend } = await load('@mha/backend-webgpu');
-  const { parseFixture } = await load('/conformance/fixture.js');
   const { runSuite } = await load('/conformance/suite.js');
   const { formatDetails, formatTable, summarise, totalsLine } = await load('/conformance/report.js');
   const { compare } = await load('/conformance/compare.js');
@@ -135,17 +134,19 @@ runPage(async () => {
   }
   say(`kernel edges: ${edgeCases.length} core-op calls x 2 kernels against the float64 reference, max abs err ${edgeWorst.toExponential(2)}`);
 
-  const fixtures = await loadFixtures(parseFixture);
+  const inputs = await loadSuiteInputs();
   // The whole suite on the default kernels (query-tiled flash attention where it applies, the per-row
   // kernel for weights and wide heads); with ?full=1 (MHA_BROWSER_FULL=1) a second time with the per-row
   // kernel everywhere, so both kernels are held to every case (about 80 s more on SwiftShader).
   const totals = {};
+  const suites = [];
   const kernels = new URLSearchParams(location.search).get('full') === '1' ? ['auto', 'per-row'] : ['auto'];
   for (const attentionKernel of kernels) {
     const b = attentionKernel === 'auto' ? backend : createWebGpuBackend({ attentionKernel });
     const started = performance.now();
     const report = await runSuite(b, {
-      fixtures,
+      ...inputs,
+      repoProfile: true,
       onResult: (r) => {
         if (r.status === 'fail') say(`FAIL (${attentionKernel}) ${r.id}: ${r.reason ?? ''}`);
       },
@@ -160,6 +161,7 @@ runPage(async () => {
     say(`slowest cases: ${slowest.map((r) => `${r.id} ${(r.ms / 1000).toFixed(1)} s`).join('; ')}`);
     const total = summarise(report.results).total;
     totals[attentionKernel] = { ...total, seconds };
+    suites.push({ label: `attentionKernel '${attentionKernel}'`, ...caseList(report) });
     if (total.fail > 0) problems.push(`${total.fail} conformance case(s) failed on webgpu (attentionKernel '${attentionKernel}')`);
     if (total.pass === 0) problems.push(`no conformance case passed on webgpu (attentionKernel '${attentionKernel}')`);
     if (b !== backend) await b.dispose();
@@ -202,5 +204,5 @@ runPage(async () => {
   if (captured === firstDevice) problems.push('no new device was requested after the loss');
   if (!againCmp.ok) problems.push(`forward on the new device differs from the reference: ${againCmp.message}`);
 
-  return { ok: problems.length === 0, problems, totals, exp: expErr };
+  return { ok: problems.length === 0, problems, totals, exp: expErr, suites };
 });
