@@ -21,8 +21,9 @@ const USAGE = `mha-conformance: run the MHA conformance suite against a backend
   mha-conformance --repo            every backend package of this repository
 
 options:
-  --backend <spec>    a package name (resolved from the current directory) or a path to a module
-                      exporting an MhaBackend (or 'backends', or a default export); repeatable
+  --backend <spec>    a package name (resolved from the current directory), a path to a module
+                      exporting an MhaBackend (or 'backends', or a default export), or a package
+                      directory (its mhaConformance.module, exports or main); repeatable
   --repo              run every backend package of this repository (package.json 'mhaConformance.module'),
                       each in its own process
   --fixtures <dir>    extra golden cases in the mha-fixture/1 format, added to the built-in ones; repeatable

@@ -13,9 +13,45 @@ export function isBackend(v: unknown): v is MhaBackend {
 
 /** Resolves a package name (from `cwd`) or a file path to an importable URL. */
 export function resolveModule(spec: string, cwd = process.cwd()): string {
-  if (spec.startsWith('.') || isAbsolute(spec)) return pathToFileURL(resolve(cwd, spec)).href;
+  if (spec.startsWith('.') || isAbsolute(spec)) {
+    const path = resolve(cwd, spec);
+    return pathToFileURL(existsSync(join(path, 'package.json')) ? packageEntry(path) : path).href;
+  }
   const require = createRequire(join(cwd, 'noop.js'));
-  return pathToFileURL(require.resolve(spec)).href;
+  try {
+    return pathToFileURL(require.resolve(spec)).href;
+  } catch (e) {
+    // `packages/my-backend` without a leading `./`: a directory here, not a package name.
+    if (existsSync(join(cwd, spec, 'package.json'))) return pathToFileURL(packageEntry(resolve(cwd, spec))).href;
+    throw e;
+  }
+}
+
+/** The condition keys an `exports` target is read through, in Node's order for an ESM import. */
+const CONDITIONS = ['node', 'import', 'default'];
+
+function exportTarget(t: unknown): string | undefined {
+  if (typeof t === 'string') return t;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return undefined;
+  for (const c of CONDITIONS) {
+    const r = exportTarget((t as Record<string, unknown>)[c]);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/**
+ * The entry file of a backend package directory (what an author passes as `--backend ./my-backend`):
+ * its `mhaConformance.module`, else its `exports['.']` (node/import/default conditions), else `main`, else
+ * `index.js`. A directory cannot be imported as such by ESM.
+ */
+export function packageEntry(dir: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { mhaConformance?: { module?: string }; exports?: unknown; main?: string };
+  const exp = typeof pkg.exports === 'object' && pkg.exports !== null && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
+  const entry = pkg.mhaConformance?.module ?? exportTarget(exp) ?? pkg.main ?? 'index.js';
+  const file = resolve(dir, entry);
+  if (!existsSync(file)) throw new Error(`${dir}: its package entry ${entry} does not exist (is the package built?)`);
+  return file;
 }
 
 /**
