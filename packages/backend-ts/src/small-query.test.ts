@@ -69,8 +69,8 @@ describe('small-query attention vs the float64 reference', () => {
 
   it('bool mask broadcast over heads, with one fully masked row (zeros)', async () => {
     const s = shape(1, 1031, { dk: 8, dv: 8 });
-    // [B, 1, 1, Tk]: batch 0 sees every third key, batch 1 sees none.
-    const data = Uint8Array.from({ length: 2 * 1031 }, (_, i) => (i < 1031 && i % 3 === 0 ? 1 : 0));
+    // [B, 1, 1, Tk]: batch 0 sees every third key (the last one too), batch 1 sees none.
+    const data = Uint8Array.from({ length: 2 * 1031 }, (_, i) => (i < 1031 && i % 3 === 1 ? 1 : 0));
     const mask: AttentionMask = { kind: 'bool', data, shape: [2, 1, 1, 1031] };
     const got = await check(s, { mask });
     const out = got.output.data;
