@@ -49,6 +49,9 @@ export interface AttentionProblem extends AttentionDims {
 }
 
 /**
+ * Runs attention: {@link runSmallQueryAttention} for up to {@link SMALL_QUERY_ROWS} query rows per head
+ * (decode steps), else {@link runTiledAttention}, described here. Both give the same bits.
+ *
  * Runs attention one tile of 8 query rows at a time per head, so memory stays O(T x d): the only score
  * storage is one tile's `8 x Tk` doubles, and the full `[H, T, T]` score matrix is never materialised
  * (weights, when requested, are written straight into the caller's buffer).
