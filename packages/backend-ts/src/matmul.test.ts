@@ -1,6 +1,6 @@
 import { randomTensor, seededRandom } from '@mha/core';
 import { describe, expect, it } from 'vitest';
-import { matmulPacked, packWeights } from './matmul.js';
+import { FEW_ROWS, matmulPacked, packWeights } from './matmul.js';
 import { microKernel8x8, TILE } from './micro-kernel.js';
 import { packColumnPanels, packRowPanels, roundUpToTile } from './pack.js';
 
@@ -96,7 +96,7 @@ describe('packing', () => {
 describe('projection GEMM vs a naive loop', () => {
   // Every edge of the 8 x 8 blocking: less than one tile, exactly one, one plus one, several plus a
   // remainder, on rows and columns; inner lengths from 1 up.
-  const sizes = { rows: [1, 7, 8, 9, 17, 24], k: [1, 3, 8, 13], n: [1, 5, 8, 9, 16, 23] };
+  const sizes = { rows: [1, 2, 3, 4, 7, 8, 9, 11, 17, 24], k: [1, 3, 8, 13], n: [1, 5, 8, 9, 16, 23] };
   let seed = 10;
   for (const rows of sizes.rows)
     for (const k of sizes.k)
@@ -157,5 +157,27 @@ describe('projection GEMM vs a naive loop', () => {
     const out = new Float32Array(37 * 45);
     gemm(a, 37, 70, w, 45, undefined, out, 45);
     expectMatches(out, y, mag, true, 'float32 out');
+  });
+});
+
+describe('matmulPacked on a panel of few rows (a one-token projection)', () => {
+  // Row by row (rowTimesPanel) sums the same products in the same order as the 8 x 8 kernel's row: same bits.
+  it('gives the bits of the same rows computed inside a full 8-row panel', () => {
+    const [k, n] = [37, 21];
+    const full = randomTensor([TILE, k], 61).data;
+    const w = packWeights(k, [{ data: randomTensor([k, n], 62).data, outDim: n }]);
+    const bias = Float64Array.from(randomTensor([n], 63).data);
+    const panels = new Float64Array(TILE * k);
+    packRowPanels(full, 0, k, TILE, k, panels);
+    const want = new Float64Array(TILE * n);
+    matmulPacked(panels, TILE, w, bias, want, n, new Float64Array(64));
+    expect(FEW_ROWS).toBeGreaterThanOrEqual(1);
+    for (let rows = 1; rows <= FEW_ROWS; rows++) {
+      const few = new Float64Array(TILE * k);
+      packRowPanels(full, 0, k, rows, k, few);
+      const got = new Float64Array(rows * n);
+      matmulPacked(few, rows, w, bias, got, n, new Float64Array(64));
+      expect(Array.from(got), `rows ${rows}`).toEqual(Array.from(want.subarray(0, rows * n)));
+    }
   });
 });
