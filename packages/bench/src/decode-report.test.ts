@@ -47,6 +47,14 @@ describe('decode targets (issue 14)', () => {
     expect(status(decodeRun([]), 'every row')).toBe('not measured');
   });
 
+  it('judges linear growth on CPU time, with the wall ratio beside it', () => {
+    // Wall 3x (a scheduler-interrupted median), CPU 1.5x: linear.
+    const c = checkDecodeTargets(decodeRun([step('ts', 10, t(30, 15))]))[0]!;
+    expect(c.status).toBe('met');
+    expect(c.detail).toContain('ts 1.50 (3.00)');
+    expect(checkDecodeTargets(decodeRun([step('ts', 10, t(15, 30))]))[0]!.status).toBe('not met');
+  });
+
   it('compares ORT, wasm and ts rows with PyTorch\'s layer step at their own limits', () => {
     // PyTorch 2 ms: ORT and wasm limit 3 ms, ts 6 ms.
     const run = decodeRun([step('ort-attention-op', 2, 3), step('ort-decomposed-1t', 2, 2.9), step('wasm', 2, 3.1), step('ts', 3, 6), step('tfjs-cpu', 50, 90)]);

@@ -112,20 +112,26 @@ export function torchProvenance(source: string, t: TorchAnchor): string {
 
 /** Issue 14's decode targets, checked against a run's decode cells. */
 export function checkDecodeTargets(run: DecodeRun | undefined): TargetCheck[] {
-  const linearTarget = `every row's cached module step grows at most linearly with the cache length (step at the longer cache / the shorter <= ${LINEAR_RATIO_LIMIT})`;
+  const linearTarget = `every row's cached module step grows at most linearly with the cache length (CPU time at the longer cache / the shorter <= ${LINEAR_RATIO_LIMIT})`;
   const steps = run ? stepCells(run) : [];
   const checks: TargetCheck[] = [];
   if (steps.length === 0) {
     checks.push({ target: linearTarget, status: 'not measured', detail: 'no decode-step cell ran' });
   } else {
+    // Judged on CPU time (the step's cost): under load a wall median at the longer cache can land on a call the
+    // scheduler interrupted while the shorter one did not, which says nothing about the kernel. Wall beside it.
     const [a, b] = steps[0]!.measurement.cacheLengths;
-    const ratios = steps.map((c) => ({ backend: c.backend, r: c.measurement.module[1].medianMs / c.measurement.module[0].medianMs }));
+    const ratios = steps.map((c) => {
+      const [s, l] = c.measurement.module;
+      const wall = l.medianMs / s.medianMs;
+      return { backend: c.backend, wall, r: s.cpuMedianMs > 0 && l.cpuMedianMs > 0 ? l.cpuMedianMs / s.cpuMedianMs : wall };
+    });
     const over = ratios.filter((x) => x.r > LINEAR_RATIO_LIMIT);
     const worst = ratios.reduce((w, x) => (x.r > w.r ? x : w));
     checks.push({
       target: linearTarget,
       status: over.length === 0 ? 'met' : 'not met',
-      detail: `${n(b)}/${n(a)} over ${ratios.length} rows: ${ratios.map((x) => `${x.backend} ${fmtNum(x.r)}`).join(', ')}; worst ${worst.backend} ${fmtNum(worst.r)}${over.length ? `; above ${LINEAR_RATIO_LIMIT}: ${over.map((x) => x.backend).join(', ')}` : ''}`,
+      detail: `CPU time ${n(b)}/${n(a)} over ${ratios.length} rows (wall in brackets): ${ratios.map((x) => `${x.backend} ${fmtNum(x.r)} (${fmtNum(x.wall)})`).join(', ')}; worst ${worst.backend} ${fmtNum(worst.r)}${over.length ? `; above ${LINEAR_RATIO_LIMIT}: ${over.map((x) => x.backend).join(', ')}` : ''}`,
     });
   }
   const torch = run?.torch;
