@@ -76,7 +76,7 @@ export function attentionTiled(
  * `s[visible..kvEnd)` (keys the causal mask hides inside the tile). Float32 throughout; the mask add is
  * float32 as SPEC.md prescribes.
  */
-function softmaxRow(s: usize, visible: i32, kvEnd: i32, scale: f32, softcap: f32, maskKind: i32, mask: usize, maskRow: usize, maskStep: i32): void {
+export function softmaxRow(s: usize, visible: i32, kvEnd: i32, scale: f32, softcap: f32, maskKind: i32, mask: usize, maskRow: usize, maskStep: i32): void {
   const vScale = f32x4.splat(scale);
   const vInf = f32x4.splat(Infinity);
   const full = visible & ~3;

@@ -1,8 +1,11 @@
 // The attention export: one argument list for both kernels, so the JavaScript side and the workers call
-// one function. Without weights, online softmax over key blocks (attention-flash-f32x4.ts); with
-// weights, the two-pass kernel (attention-tiled-f32x4.ts), whose exact softmax row is the weights row.
+// one function. Up to SMALL_QUERY_ROWS query rows per head (decode steps), unpacked dot products
+// (attention-small-f32x4.ts); else without weights, online softmax over key blocks
+// (attention-flash-f32x4.ts); with weights, the two-pass kernel (attention-tiled-f32x4.ts), whose exact
+// softmax row is the weights row.
 import { attentionFlash, flashScratchBytes } from './attention-flash-f32x4';
 import { attentionTiled, tiledScratchBytes } from './attention-tiled-f32x4';
+import { attentionSmall, smallScratchBytes, SMALL_QUERY_ROWS } from './attention-small-f32x4';
 
 /**
  * Up to this many keys the two-pass kernel runs even without weights: measured (CPU time, interleaved)
@@ -16,8 +19,9 @@ function twoPass(tk: i32, withWeights: bool): bool {
   return withWeights || tk <= TWO_PASS_MAX_TK;
 }
 
-/** Bytes of work memory {@link attention} needs, with (`withWeights` 1) or without (0) weights. */
-export function attentionScratchBytes(tk: i32, dk: i32, dv: i32, withWeights: i32): i32 {
+/** Bytes of work memory {@link attention} needs for `tq` query rows per head, with (`withWeights` 1) or without (0) weights. */
+export function attentionScratchBytes(tk: i32, dk: i32, dv: i32, withWeights: i32, tq: i32): i32 {
+  if (tq <= SMALL_QUERY_ROWS) return smallScratchBytes(tk);
   return twoPass(tk, withWeights != 0) ? tiledScratchBytes(tk, dk, dv) : flashScratchBytes(tk, dk, dv);
 }
 
@@ -42,7 +46,9 @@ export function attention(
   maskKind: i32, mask: usize, ms0: i32, ms1: i32, ms2: i32, ms3: i32,
   weights: usize, wBatch: i32, wHead: i32, work: usize,
 ): void {
-  if (twoPass(tk, weights != 0)) {
+  if (tq <= SMALL_QUERY_ROWS) {
+    attentionSmall(batch, qHeads, kvHeads, tq, tk, dk, dv, q, qBatch, qHead, qRow, k, kBatch, kHead, kRow, v, vBatch, vHead, vRow, out, oBatch, oHead, oRow, scale, causal, softcap, maskKind, mask, ms0, ms1, ms2, ms3, weights, wBatch, wHead, work);
+  } else if (twoPass(tk, weights != 0)) {
     attentionTiled(batch, qHeads, kvHeads, tq, tk, dk, dv, q, qBatch, qHead, qRow, k, kBatch, kHead, kRow, v, vBatch, vHead, vRow, out, oBatch, oHead, oRow, scale, causal, softcap, maskKind, mask, ms0, ms1, ms2, ms3, weights, wBatch, wHead, work);
   } else {
     attentionFlash(batch, qHeads, kvHeads, tq, tk, dk, dv, q, qBatch, qHead, qRow, k, kBatch, kHead, kRow, v, vBatch, vHead, vRow, out, oBatch, oHead, oRow, scale, causal, softcap, maskKind, mask, ms0, ms1, ms2, ms3, work);

@@ -53,7 +53,7 @@ function attentionArgs(c: AttentionCall, work: number): number[] {
 
 /** Runs the fused attention kernel on the calling thread; allocates and frees its work memory. */
 function runAttention(rt: WasmRuntime, c: AttentionCall): void {
-  const work = rt.arena.alloc(rt.kernels.attentionScratchBytes(c.tk, c.dk, c.dv, c.weights === 0 ? 0 : 1));
+  const work = rt.arena.alloc(rt.kernels.attentionScratchBytes(c.tk, c.dk, c.dv, c.weights === 0 ? 0 : 1, c.tq));
   try {
     rt.kernels.attention(...attentionArgs(c, work));
   } finally {
@@ -330,7 +330,7 @@ async function threadedForward(
   const a = f.attention;
   const keys = a.causal ? (a.tk + 1) / 2 : a.tk;
   const pieces = splitAttention(a, parts(a.batch * a.qHeads * a.tq * keys * (a.dk + a.dv)));
-  const works = pieces.map(() => rt.arena.alloc(rt.kernels.attentionScratchBytes(a.tk, a.dk, a.dv, a.weights === 0 ? 0 : 1)));
+  const works = pieces.map(() => rt.arena.alloc(rt.kernels.attentionScratchBytes(a.tk, a.dk, a.dv, a.weights === 0 ? 0 : 1, a.tq)));
   try {
     await t.pool.run(pieces.map((c, i) => ({ fn: 'attention', args: attentionArgs(c, works[i]!) })));
   } finally {

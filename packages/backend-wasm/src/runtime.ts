@@ -9,8 +9,8 @@ export interface KernelExports {
   packB(k: number, n: number, b: number, ldb: number, dst: number): void;
   packedSize(k: number, n: number): number;
   attention(...args: number[]): void;
-  /** Work bytes of `attention`; `withWeights` 1 when it writes weights (the two-pass kernel), else 0 (online softmax). */
-  attentionScratchBytes(tk: number, dk: number, dv: number, withWeights: number): number;
+  /** Work bytes of `attention` for `tq` query rows per head; `withWeights` 1 when it writes weights, else 0. */
+  attentionScratchBytes(tk: number, dk: number, dv: number, withWeights: number, tq: number): number;
   heapBase(): number;
   relaxedSimd(): number;
 }
