@@ -167,6 +167,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     // Every kernel copies its inputs into wasm memory before it returns or awaits anything (the first
     // core-op call, which must wait for compilation, copies them first), so core need not copy them.
     readsInputsSynchronously: true,
+    // `coreAttention` copies only the first tk rows per head of a module cache's storage into wasm
+    // memory, which spares core's gather (one more copy of every cached key and value per step).
+    readsKvInPlace: true,
     async createKernel(config, weights) {
       const rt = await load();
       const kernel = createModuleKernel(rt, config, weights, () => modules--, pool ? { pool, minWorkPerThread } : undefined);

@@ -358,7 +358,8 @@ function traceOf(a: AttentionCall, input: number, qkv: number, merged: number, o
 
 /**
  * The core op on validated, non-empty inputs: q/k/v (and the mask) copied into wasm memory, the same
- * fused kernel as the module over contiguous `[B, H, T, d]` tensors, results copied out.
+ * fused kernel as the module over contiguous `[B, H, T, d]` tensors, results copied out. A module cache's
+ * storage (`kvRowsPerHead` > tk) is read in place: its first `tk` rows per head are copied straight in.
  */
 export function coreAttention(rt: WasmRuntime, a: ValidAttention): { output: Float32Array; weights: Float32Array | undefined } {
   const { batch: B, qHeads: Hq, kvHeads: Hkv, tq, tk, dk, dv } = a;
@@ -370,8 +371,18 @@ export function coreAttention(rt: WasmRuntime, a: ValidAttention): { output: Flo
   };
   try {
     const q = put(a.q);
-    const k = put(a.k);
-    const v = put(a.v);
+    // A module cache read in place holds kvRowsPerHead rows per head: only the first tk are copied in.
+    const rowsPerHead = a.kvRowsPerHead ?? tk;
+    const putRows = (d: Float32Array, width: number) => {
+      if (rowsPerHead === tk) return put(d);
+      const p = rt.arena.alloc(B * Hkv * tk * width * 4);
+      blocks.push(p);
+      const dst = rt.f32(p, B * Hkv * tk * width);
+      for (let bh = 0; bh < B * Hkv; bh++) dst.set(d.subarray(bh * rowsPerHead * width, (bh * rowsPerHead + tk) * width), bh * tk * width);
+      return p;
+    };
+    const k = putRows(a.k, dk);
+    const v = putRows(a.v, dv);
     const mask = a.mask ? { kind: a.mask.kind, ptr: put(a.mask.data), strides: maskStrides(a.mask, [B, Hq, tq, tk]) } : undefined;
     const outLen = B * Hq * tq * dv;
     const out = rt.arena.alloc(outLen * 4);
