@@ -201,6 +201,10 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, lda: i32, packed: usize, 
   const panels = (n + NR - 1) / NR;
   const ldaB = <usize>lda * 4;
   const ldcB = <usize>ldc * 4;
+  if (m <= SMALL_PANEL_ROWS) {
+    for (let r = 0; r < m; r++) gemmRow(n, k, a + <usize>r * ldaB, packed, bias, c + <usize>r * ldcB);
+    return;
+  }
   for (let m0 = 0; m0 < m; m0 += MC) {
     const mEnd = min(m, m0 + MC);
     for (let p = 0; p < panels; p++) {
@@ -211,5 +215,66 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, lda: i32, packed: usize, 
         gemm4x8(k, a + <usize>r * ldaB, ldaB, panel, pBias, c + <usize>r * ldcB + <usize>(p * NR) * 4, ldcB, min(MR, mEnd - r), cols);
       }
     }
+  }
+}
+
+/**
+ * Up to this many rows of A, {@link gemm} multiplies row by row ({@link gemmRow}) instead of through the
+ * 4x8 micro-kernel, which would compute its missing rows for nothing (a decode step projects one token).
+ */
+const SMALL_PANEL_ROWS: i32 = 3;
+
+/**
+ * One row `c[0..n) = a[0..k) @ packed + bias`, four panels at a time in eight independent sums. Every
+ * element is the micro-kernel's: bias, then one multiply-add per step of k in order, so results are
+ * bit-identical to {@link gemm4x8} whatever path a row takes (a threaded split may leave a short range).
+ */
+function gemmRow(n: i32, k: i32, a: usize, packed: usize, bias: usize, c: usize): void {
+  const panels = (n + NR - 1) / NR;
+  const panelBytes = <usize>(k * NR) * 4;
+  const end = <usize>k * 4;
+  let p = 0;
+  for (; p + 4 <= panels; p += 4) {
+    let c00 = f32x4.splat(0);
+    let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    if (bias != 0) {
+      const bp = bias + <usize>(p * NR) * 4;
+      c00 = v128.load(bp);
+      c01 = v128.load(bp, 16);
+      c10 = v128.load(bp, 32);
+      c11 = v128.load(bp, 48);
+      c20 = v128.load(bp, 64);
+      c21 = v128.load(bp, 80);
+      c30 = v128.load(bp, 96);
+      c31 = v128.load(bp, 112);
+    }
+    let b0 = packed + <usize>p * panelBytes;
+    let b1 = b0 + panelBytes;
+    let b2 = b1 + panelBytes;
+    let b3 = b2 + panelBytes;
+    for (let off: usize = 0; off < end; off += 4) {
+      const x = v128.load32_splat(a + off);
+      c00 = madd(x, v128.load(b0), c00);
+      c01 = madd(x, v128.load(b0, 16), c01);
+      c10 = madd(x, v128.load(b1), c10);
+      c11 = madd(x, v128.load(b1, 16), c11);
+      c20 = madd(x, v128.load(b2), c20);
+      c21 = madd(x, v128.load(b2, 16), c21);
+      c30 = madd(x, v128.load(b3), c30);
+      c31 = madd(x, v128.load(b3, 16), c31);
+      b0 += NR * 4;
+      b1 += NR * 4;
+      b2 += NR * 4;
+      b3 += NR * 4;
+    }
+    const at = c + <usize>(p * NR) * 4;
+    storeRow(at, c00, c01, min(NR, n - p * NR));
+    storeRow(at + NR * 4, c10, c11, min(NR, n - (p + 1) * NR));
+    storeRow(at + 2 * NR * 4, c20, c21, min(NR, n - (p + 2) * NR));
+    storeRow(at + 3 * NR * 4, c30, c31, min(NR, n - (p + 3) * NR));
+  }
+  for (; p < panels; p++) {
+    const pBias: usize = bias == 0 ? 0 : bias + <usize>(p * NR) * 4;
+    gemm4x8(k, a, 0, packed + <usize>p * panelBytes, pBias, c + <usize>(p * NR) * 4, 0, 1, min(NR, n - p * NR));
   }
 }
