@@ -356,90 +356,68 @@ export function inputCases(): ConformanceCase[] {
         });
       },
     },
-    {
-      id: 'lifecycle/overflow/forward',
-      group: 'lifecycle',
-      spec: 'SPEC.md#non-finite-values',
-      title: 'finite inputs whose projections exceed float32 give the right finite answer or MHA_OVERFLOW, never NaN or Infinity',
-      async run(ctx) {
-        // q = k = x * 1e20 ~ 1e39 overflows float32; the float64 answer (one-hot weights, output = v) is finite.
-        const config = resolveConfig({ dIn: 2, heads: 1, headDim: 2, outProj: false });
-        const w = { wq: Float32Array.from([1e20, 0, 0, 1e20]), wk: Float32Array.from([1e20, 0, 0, 1e20]), wv: Float32Array.from([1, 0, 0, 1]) };
-        const x = { data: Float32Array.from([1e19, 5e18, 5e18, 1e19, 2e19, 1e19]), shape: [1, 3, 2] };
-        await overflowCheck(ctx, 'forward', /^(output|attentionWeights)\[\d+\]$/, async () => {
-          const r = await withModule(ctx.backend, config, w, (m) => m.forward(x, { returnAttentionWeights: true }));
-          const ref = referenceForward(config, w, x);
-          return [
-            [r.output, ref.output],
-            [r.attentionWeights!, ref.attentionWeights],
-          ];
-        });
-      },
-    },
-    {
-      id: 'lifecycle/overflow/core-op',
-      group: 'lifecycle',
-      spec: 'SPEC.md#non-finite-values',
-      title: 'finite q/k whose scores exceed float32 give the right finite answer or MHA_OVERFLOW, never NaN or Infinity',
-      async run(ctx) {
-        const q = { data: Float32Array.from([1e20, 2e20, 4e20, 1e20]), shape: [1, 1, 2, 2] };
-        const v = randomTensor([1, 1, 2, 2], 97);
-        await overflowCheck(ctx, 'core op', /^(output|weights)\[\d+\]$/, async () => {
-          const r = await ctx.backend.attention(q, q, v, { returnWeights: true });
-          // Scores ~1e40: each query's softmax is one-hot on its largest score (key 1 for both), so out = v[1].
-          const oneHot = { data: [0, 1, 0, 1], shape: [1, 1, 2, 2] };
-          const out = { data: [v.data[2]!, v.data[3]!, v.data[2]!, v.data[3]!], shape: [1, 1, 2, 2] };
-          return [
-            [r.output, out],
-            [r.weights!, oneHot],
-          ];
-        });
-      },
-    },
-    {
-      id: 'lifecycle/overflow/core-op-negative',
-      group: 'lifecycle',
-      spec: 'SPEC.md#non-finite-values',
-      title: 'finite q/k whose scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never the zeros of a fully masked row',
-      async run(ctx) {
-        // Every score is about -5e40 (-Infinity in float32): no key is masked, so the float64 answer is one-hot
-        // on each row's largest score (key 0 for both rows); zeros would treat an overflow as a mask.
-        const q = { data: Float32Array.from([-1e20, -2e20, -4e20, -1e20]), shape: [1, 1, 2, 2] };
-        const k = { data: Float32Array.from([1e20, 2e20, 4e20, 1e20]), shape: [1, 1, 2, 2] };
-        const v = randomTensor([1, 1, 2, 2], 98);
-        await overflowCheck(ctx, 'core op', /^(output|weights)\[\d+\]$/, async () => {
-          const r = await ctx.backend.attention(q, k, v, { returnWeights: true });
-          const oneHot = { data: [1, 0, 1, 0], shape: [1, 1, 2, 2] };
-          const out = { data: [v.data[0]!, v.data[1]!, v.data[0]!, v.data[1]!], shape: [1, 1, 2, 2] };
-          return [
-            [r.output, out],
-            [r.weights!, oneHot],
-          ];
-        });
-      },
-    },
-    {
-      id: 'lifecycle/overflow/forward-negative',
-      group: 'lifecycle',
-      spec: 'SPEC.md#non-finite-values',
-      title: 'finite inputs whose projected scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never zeros',
-      async run(ctx) {
-        // q = -x * 1e20, k = x * 1e20: every score is about -1e78 in float64, one-hot on each query's largest.
-        const config = resolveConfig({ dIn: 2, heads: 1, headDim: 2, outProj: false });
-        const w = { wq: Float32Array.from([-1e20, 0, 0, -1e20]), wk: Float32Array.from([1e20, 0, 0, 1e20]), wv: Float32Array.from([1, 0, 0, 1]) };
-        const x = { data: Float32Array.from([1e19, 5e18, 5e18, 1e19, 2e19, 1e19]), shape: [1, 3, 2] };
-        await overflowCheck(ctx, 'forward', /^(output|attentionWeights)\[\d+\]$/, async () => {
-          const r = await withModule(ctx.backend, config, w, (m) => m.forward(x, { returnAttentionWeights: true }));
-          const ref = referenceForward(config, w, x);
-          return [
-            [r.output, ref.output],
-            [r.attentionWeights!, ref.attentionWeights],
-          ];
-        });
-      },
-    },
+    forwardOverflowCase('forward', 1, 'finite inputs whose projections exceed float32 give the right finite answer or MHA_OVERFLOW, never NaN or Infinity'),
+    coreOverflowCase('core-op', 1, 'finite q/k whose scores exceed float32 give the right finite answer or MHA_OVERFLOW, never NaN or Infinity'),
+    // Every score below -float32 max (-Infinity in float32) while no key is masked: zeros would take the
+    // overflow for a fully masked row, a finite wrong answer core cannot see.
+    coreOverflowCase('core-op-negative', -1, 'finite q/k whose scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never the zeros of a fully masked row'),
+    forwardOverflowCase('forward-negative', -1, 'finite inputs whose projected scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never zeros'),
   ];
   return cases;
+}
+
+/**
+ * Module case: q = sign * x * 1e20, k = x * 1e20 (~1e39, beyond float32); the float64 answer (one-hot
+ * weights on each query's largest score, output = that key's v) is finite.
+ */
+function forwardOverflowCase(name: string, sign: 1 | -1, title: string): ConformanceCase {
+  return {
+    id: `lifecycle/overflow/${name}`,
+    group: 'lifecycle',
+    spec: 'SPEC.md#non-finite-values',
+    title,
+    async run(ctx) {
+      const config = resolveConfig({ dIn: 2, heads: 1, headDim: 2, outProj: false });
+      const w = { wq: Float32Array.from([sign * 1e20, 0, 0, sign * 1e20]), wk: Float32Array.from([1e20, 0, 0, 1e20]), wv: Float32Array.from([1, 0, 0, 1]) };
+      const x = { data: Float32Array.from([1e19, 5e18, 5e18, 1e19, 2e19, 1e19]), shape: [1, 3, 2] };
+      await overflowCheck(ctx, 'forward', /^(output|attentionWeights)\[\d+\]$/, async () => {
+        const r = await withModule(ctx.backend, config, w, (m) => m.forward(x, { returnAttentionWeights: true }));
+        const ref = referenceForward(config, w, x);
+        return [
+          [r.output, ref.output],
+          [r.attentionWeights!, ref.attentionWeights],
+        ];
+      });
+    },
+  };
+}
+
+/**
+ * Core-op case: q = sign * k with k ~ 1e20, scores ~ sign * 1e40. Each query's softmax is one-hot on its
+ * largest score: key 1 for both queries when sign = 1, key 0 when sign = -1.
+ */
+function coreOverflowCase(name: string, sign: 1 | -1, title: string): ConformanceCase {
+  return {
+    id: `lifecycle/overflow/${name}`,
+    group: 'lifecycle',
+    spec: 'SPEC.md#non-finite-values',
+    title,
+    async run(ctx) {
+      const k = { data: Float32Array.from([1e20, 2e20, 4e20, 1e20]), shape: [1, 1, 2, 2] };
+      const q = { data: k.data.map((x) => sign * x), shape: k.shape };
+      const v = randomTensor([1, 1, 2, 2], sign > 0 ? 97 : 98);
+      const key = sign > 0 ? 1 : 0;
+      await overflowCheck(ctx, 'core op', /^(output|weights)\[\d+\]$/, async () => {
+        const r = await ctx.backend.attention(q, k, v, { returnWeights: true });
+        const oneHot = { data: key ? [0, 1, 0, 1] : [1, 0, 1, 0], shape: [1, 1, 2, 2] };
+        const vk = [v.data[2 * key]!, v.data[2 * key + 1]!];
+        return [
+          [r.output, { data: [...vk, ...vk], shape: [1, 1, 2, 2] }],
+          [r.weights!, oneHot],
+        ];
+      });
+    },
+  };
 }
 
 async function overflowCheck(ctx: CaseContext, what: string, field: RegExp, run: () => Promise<[Tensor, { data: ArrayLike<number>; shape: readonly number[] }][]>): Promise<void> {
