@@ -41,6 +41,23 @@ function start(threads: number, wasmPaths: OrtWasmPaths | undefined): void {
 }
 
 /**
+ * onnxruntime-web reports a WebAssembly file it could not load as "no available backend found"; that
+ * becomes `MHA_BACKEND_UNAVAILABLE` on `options.wasmPaths`, saying where to look (onnxruntime's error
+ * is the cause). Any other error is returned as it is.
+ */
+function loadFailure(e: unknown, wasmPaths: OrtWasmPaths | undefined): unknown {
+  if (!(e instanceof Error) || !/no available backend found/i.test(e.message)) return e;
+  const err = new MhaError(
+    MhaErrorCode.BackendUnavailable,
+    'options.wasmPaths',
+    wasmPaths ?? 'default (beside onnxruntime-web)',
+    "onnxruntime-web could not load ort-wasm-simd-threaded.wasm/.mjs: serve onnxruntime-web's dist/ files and point wasmPaths at them",
+  );
+  Object.defineProperty(err, 'cause', { value: e, configurable: true, writable: true, enumerable: false });
+  return err;
+}
+
+/**
  * onnxruntime-web's WebAssembly execution provider (SIMD; `threads` threads in one pool that every
  * session shares, so no session owns threads of its own).
  */
@@ -48,9 +65,13 @@ export function webRuntime(threads: number, wasmPaths: OrtWasmPaths | undefined)
   return {
     runtimes: ['node', 'browser', 'deno', 'bun'],
     Tensor: Tensor as unknown as OrtRuntime['Tensor'],
-    createSession: (model, options) => {
+    createSession: async (model, options) => {
       start(threads, wasmPaths);
-      return InferenceSession.create(model, options as InferenceSession.SessionOptions) as unknown as Promise<OrtSession>;
+      try {
+        return (await InferenceSession.create(model, options as InferenceSession.SessionOptions)) as unknown as OrtSession;
+      } catch (e) {
+        throw loadFailure(e, wasmPaths);
+      }
     },
     sessionOptions: (o) => ({
       executionProviders: ['wasm'],
