@@ -72,7 +72,8 @@ export async function loadBackends(spec: string, cwd?: string): Promise<MhaBacke
 
 /**
  * Backend modules of a repository checkout rooted at `root`: every
- * package under packages/ or examples/ whose package.json has `mhaConformance.module`.
+ * package under packages/ or examples/ whose package.json has `mhaConformance.module` (one module
+ * path, or a list when the package has several entry points with backends, e.g. `./web`).
  */
 export function repoBackendModules(root: string): string[] {
   const dirs = ['packages', 'examples'].map((d) => join(root, d)).filter((d) => existsSync(d));
@@ -81,9 +82,8 @@ export function repoBackendModules(root: string): string[] {
     for (const name of readdirSync(parent).sort()) {
       const pkgPath = join(parent, name, 'package.json');
       if (!existsSync(pkgPath)) continue;
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } };
-      if (!pkg.mhaConformance?.module) continue;
-      found.push(join(parent, name, pkg.mhaConformance.module));
+      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string | string[] } };
+      for (const module of [pkg.mhaConformance?.module ?? []].flat()) found.push(join(parent, name, module));
     }
   }
   if (found.length === 0) throw new Error(`no package with mhaConformance.module found under ${root}`);
@@ -112,7 +112,7 @@ export function repoBackendPackageDirs(root: string | undefined = ownRepoRoot())
     .map((name) => join(root, 'packages', name))
     .filter((dir) => {
       const pkgPath = join(dir, 'package.json');
-      return existsSync(pkgPath) && Boolean((JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } }).mhaConformance?.module);
+      return existsSync(pkgPath) && Boolean((JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string | string[] } }).mhaConformance?.module);
     })
     .map((dir) => realpathSync(dir));
 }
