@@ -18,6 +18,13 @@ export const VARIANTS = {
   threads: ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '32768'],
 };
 
+/** The WebAssembly features each variant needs beyond the MVP (what a runtime must accept to load it). */
+export const FEATURES = {
+  simd: ['simd'],
+  relaxed: ['simd', 'relaxed-simd'],
+  threads: ['simd', 'threads'],
+};
+
 /**
  * Compiles every variant in memory (nothing written).
  * @returns {Promise<Record<keyof typeof VARIANTS, Uint8Array>>}
