@@ -33,8 +33,8 @@ export async function compileVariants() {
   const out = {};
   for (const [name, extra] of Object.entries(VARIANTS)) {
     const files = {};
-    const { error, stderr } = await asc.main([...common, ...extra, '--outFile', `${name}.wasm`], {
-      baseDir: root,
+    // --baseDir is an argument, not an API option: without it asc reads from the current directory.
+    const { error, stderr } = await asc.main([...common, ...extra, '--baseDir', root, '--outFile', `${name}.wasm`], {
       writeFile: (file, contents) => {
         files[file] = contents;
       },

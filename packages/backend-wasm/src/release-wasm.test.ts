@@ -1,5 +1,6 @@
 // The release lint's WebAssembly check (scripts/release/lib/wasm.mjs) on this package: it passes on the
 // bytes the build produced, and fails on corrupted, stale, unrecorded, missing or invalid bytes.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,16 @@ describe('release lint: the packed WebAssembly', () => {
     expect(Object.keys(record).sort()).toEqual(['relaxed', 'simd', 'threads']);
     const { packed } = fixture(builtModule);
     expect(errors(await lint.checkPackedWasm(packed, pkgDir))).toEqual([]);
+  });
+
+  it('the compiler gives the recorded bytes from any working directory (the lint runs from the repository root)', () => {
+    const script = `const { compileVariants } = await import(${JSON.stringify(new URL('../scripts/compile.mjs', import.meta.url).href)});
+const { createHash } = await import('node:crypto');
+const r = await compileVariants();
+process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, createHash('sha256').update(v).digest('hex')]))));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: tmp, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v.sha256])));
   });
 
   it('one flipped byte in a packed module fails: not the recorded bytes, and not what the sources compile to', async () => {
