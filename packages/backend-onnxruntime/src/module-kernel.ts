@@ -16,7 +16,7 @@ const WEIGHTS = MODULE_NAMES.attentionWeights;
  * module is built and reused by every `forward`. A second session, over the same graph with the
  * `attention_weights` and `trace_*` outputs added, is created only if a caller asks for attention
  * weights or a trace: exposing those tensors keeps onnxruntime from fusing and reusing them, so plain
- * forwards never pay for it. That second session runs single-threaded, so it adds no thread pool
+ * forwards never pay for it. On onnxruntime-node that second session runs single-threaded, so it adds no thread pool
  * (it serves inspection, not throughput). `dispose()` releases both.
  */
 export class OrtModuleKernel implements ModuleKernel {
