@@ -41,6 +41,23 @@ describe('ort-web modules', () => {
   });
 });
 
+describe('ort-web native projection (lowered module calls)', () => {
+  it('a GQA module runs its projections on one shared linear session and matches the reference', async () => {
+    const backend = createOrtWebBackend();
+    const gqa = resolveConfig({ dIn: 24, heads: 6, headDim: 4, kvHeads: 2, causal: true, qkvBias: true });
+    const w = initWeights(gqa, 5);
+    const x1 = randomTensor([2, 9, 24], 1);
+    const m = await backend.createModule(gqa, w);
+    const r = await m.forward(x1);
+    // The core-op session and the linear session with a bias.
+    expect(backend.diagnostics?.()).toEqual({ sessions: 2, intraOpThreads: 0 });
+    expectClose(r.output.data, referenceForward(gqa, w, x1).output.data, 'GQA output');
+    await m.dispose();
+    await backend.dispose();
+    expect(backend.diagnostics?.()).toEqual({ sessions: 0, intraOpThreads: 0 });
+  });
+});
+
 describe('ort-web options', () => {
   it.each([
     [{ threads: 0 }, 'options.threads'],
