@@ -2,8 +2,9 @@
 // onnxruntime-web's files are served from node_modules at /ort-web/ and named by wasmPaths; the page asks
 // for 2 threads: a cross-origin isolated page must get them (and onnxruntime-web must start workers),
 // any other page must fall back to one thread with the reason and start none. Then one module forward
-// against core's float64 reference, and the whole shared conformance suite, gated like the other pages.
-import { load, loadFixtures, runPage, say } from './harness.mjs';
+// against core's float64 reference, and the whole shared conformance suite (the Node CLI's case list, as
+// run.mjs checks), gated like the other pages.
+import { caseList, load, loadSuiteInputs, runPage, say } from './harness.mjs';
 
 // Counted, not replaced, so onnxruntime-web's thread pool is seen starting (or not).
 let workersStarted = 0;
@@ -20,7 +21,6 @@ if (typeof NativeWorker === 'function') {
 runPage(async () => {
   const { createOrtWebBackend } = await load('@mha/backend-onnxruntime/web');
   const { initWeights, randomTensor, referenceForward, resolveConfig } = await load('@mha/core');
-  const { parseFixture } = await load('/conformance/fixture.js');
   const { runSuite } = await load('/conformance/suite.js');
   const { formatDetails, formatTable, summarise, totalsLine } = await load('/conformance/report.js');
   const problems = [];
@@ -54,9 +54,9 @@ runPage(async () => {
   if (isolated && workersStarted === 0) problems.push('2 threads granted but onnxruntime-web started no worker');
   if (!isolated && workersStarted !== 0) problems.push(`${workersStarted} worker(s) started on one thread`);
 
-  const fixtures = await loadFixtures(parseFixture);
+  const inputs = await loadSuiteInputs();
   const started = performance.now();
-  const report = await runSuite(backend, { fixtures, onResult: (r) => r.status === 'fail' && say(`FAIL ${r.id}: ${r.reason ?? ''}`) });
+  const report = await runSuite(backend, { ...inputs, repoProfile: true, onResult: (r) => r.status === 'fail' && say(`FAIL ${r.id}: ${r.reason ?? ''}`) });
   const seconds = (performance.now() - started) / 1000;
   say(`ort-web (${backend.threads} thread(s)): suite time ${seconds.toFixed(1)} s`);
   say(formatTable([report]));
@@ -67,5 +67,5 @@ runPage(async () => {
   const total = summarise(report.results).total;
   if (total.fail > 0) problems.push(`${total.fail} conformance case(s) failed on ort-web`);
   if (total.pass === 0) problems.push('no conformance case passed on ort-web');
-  return { ok: problems.length === 0, problems, totals: total, seconds, threads: backend.threads };
+  return { ok: problems.length === 0, problems, totals: total, seconds, threads: backend.threads, suites: [caseList(report)] };
 });
