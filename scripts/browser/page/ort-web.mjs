@@ -67,5 +67,5 @@ runPage(async () => {
   const total = summarise(report.results).total;
   if (total.fail > 0) problems.push(`${total.fail} conformance case(s) failed on ort-web`);
   if (total.pass === 0) problems.push('no conformance case passed on ort-web');
-  return { ok: problems.length === 0, problems, totals: total, seconds, threads: backend.threads, suites: [caseList(report)] };
+  return { ok: problems.length === 0, problems, totals: total, seconds, threads: backend.threads, suites: [{ label: `${backend.threads} thread(s)`, ...caseList(report) }] };
 });
