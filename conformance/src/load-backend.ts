@@ -42,13 +42,13 @@ function exportTarget(t: unknown): string | undefined {
 
 /**
  * The entry file of a backend package directory (what an author passes as `--backend ./my-backend`):
- * its `mhaConformance.module`, else its `exports['.']` (node/import/default conditions), else `main`, else
- * `index.js`. A directory cannot be imported as such by ESM.
+ * its `mhaConformance.module` (the first, when it lists several), else its `exports['.']` (node/import/default
+ * conditions), else `main`, else `index.js`. A directory cannot be imported as such by ESM.
  */
 export function packageEntry(dir: string): string {
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { mhaConformance?: { module?: string }; exports?: unknown; main?: string };
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { mhaConformance?: { module?: string | string[] }; exports?: unknown; main?: string };
   const exp = typeof pkg.exports === 'object' && pkg.exports !== null && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
-  const entry = pkg.mhaConformance?.module ?? exportTarget(exp) ?? pkg.main ?? 'index.js';
+  const entry = [pkg.mhaConformance?.module ?? []].flat()[0] ?? exportTarget(exp) ?? pkg.main ?? 'index.js';
   const file = resolve(dir, entry);
   if (!existsSync(file)) throw new Error(`${dir}: its package entry ${entry} does not exist (is the package built?)`);
   return file;
