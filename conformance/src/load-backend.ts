@@ -42,13 +42,13 @@ function exportTarget(t: unknown): string | undefined {
 
 /**
  * The entry file of a backend package directory (what an author passes as `--backend ./my-backend`):
- * its `mhaConformance.module`, else its `exports['.']` (node/import/default conditions), else `main`, else
- * `index.js`. A directory cannot be imported as such by ESM.
+ * its `mhaConformance.module` (the first, when it lists several), else its `exports['.']` (node/import/default
+ * conditions), else `main`, else `index.js`. A directory cannot be imported as such by ESM.
  */
 export function packageEntry(dir: string): string {
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { mhaConformance?: { module?: string }; exports?: unknown; main?: string };
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { mhaConformance?: { module?: string | string[] }; exports?: unknown; main?: string };
   const exp = typeof pkg.exports === 'object' && pkg.exports !== null && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
-  const entry = pkg.mhaConformance?.module ?? exportTarget(exp) ?? pkg.main ?? 'index.js';
+  const entry = [pkg.mhaConformance?.module ?? []].flat()[0] ?? exportTarget(exp) ?? pkg.main ?? 'index.js';
   const file = resolve(dir, entry);
   if (!existsSync(file)) throw new Error(`${dir}: its package entry ${entry} does not exist (is the package built?)`);
   return file;
@@ -72,7 +72,8 @@ export async function loadBackends(spec: string, cwd?: string): Promise<MhaBacke
 
 /**
  * Backend modules of a repository checkout rooted at `root`: every
- * package under packages/ or examples/ whose package.json has `mhaConformance.module`.
+ * package under packages/ or examples/ whose package.json has `mhaConformance.module` (one module
+ * path, or a list when the package has several entry points with backends, e.g. `./web`).
  */
 export function repoBackendModules(root: string): string[] {
   const dirs = ['packages', 'examples'].map((d) => join(root, d)).filter((d) => existsSync(d));
@@ -81,9 +82,8 @@ export function repoBackendModules(root: string): string[] {
     for (const name of readdirSync(parent).sort()) {
       const pkgPath = join(parent, name, 'package.json');
       if (!existsSync(pkgPath)) continue;
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } };
-      if (!pkg.mhaConformance?.module) continue;
-      found.push(join(parent, name, pkg.mhaConformance.module));
+      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string | string[] } };
+      for (const module of [pkg.mhaConformance?.module ?? []].flat()) found.push(join(parent, name, module));
     }
   }
   if (found.length === 0) throw new Error(`no package with mhaConformance.module found under ${root}`);
@@ -112,7 +112,7 @@ export function repoBackendPackageDirs(root: string | undefined = ownRepoRoot())
     .map((name) => join(root, 'packages', name))
     .filter((dir) => {
       const pkgPath = join(dir, 'package.json');
-      return existsSync(pkgPath) && Boolean((JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string } }).mhaConformance?.module);
+      return existsSync(pkgPath) && Boolean((JSON.parse(readFileSync(pkgPath, 'utf8')) as { mhaConformance?: { module?: string | string[] } }).mhaConformance?.module);
     })
     .map((dir) => realpathSync(dir));
 }

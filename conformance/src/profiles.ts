@@ -31,6 +31,8 @@ export const PROFILES: Readonly<Record<string, BackendProfile>> = {
   'tfjs-wasm': { tolerance: FLOAT32_TOLERANCE },
   'ort-attention-op': { tolerance: FLOAT32_TOLERANCE },
   'ort-decomposed': { tolerance: FLOAT32_TOLERANCE },
+  // onnxruntime's CPU kernels compiled to WebAssembly SIMD (onnxruntime-web), float32 accumulation.
+  'ort-web': { tolerance: FLOAT32_TOLERANCE },
   // WebAssembly SIMD, float32 accumulation (fused multiply-add where relaxed SIMD is available).
   wasm: { tolerance: FLOAT32_TOLERANCE },
   // The plain-SIMD kernels split over worker threads (bit-identical to one thread by construction and by test).

@@ -166,6 +166,11 @@ async function main() {
       outcomes.push([`tfjs-${tfBackend} (@mha/backend-tfjs) + conformance suite`, [...(r.problems ?? []), ...(r.error ? [r.error] : [])], r.pageErrors]);
     }
 
+    for (const [server, label] of [[plain, 'ort-web'], [isolated, 'ort-web, COOP/COEP']]) {
+      const r = await runPage(context, `${server.origin}/ort-web.html`, label);
+      outcomes.push([`ort-web (@mha/backend-onnxruntime/web) + conformance suite (${server === plain ? 'one-thread fallback' : '2 threads'})`, [...(r.problems ?? []), ...(r.error ? [r.error] : [])], r.pageErrors]);
+    }
+
     const absent = await runPage(context, `${plain.origin}/webgpu-absent.html`, 'webgpu, no adapter');
     outcomes.push(['webgpu without an adapter: MHA_BACKEND_UNAVAILABLE', [...(absent.problems ?? []), ...(absent.error ? [absent.error] : [])], absent.pageErrors]);
     await context.close();

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ortWebServing } from './ort-web-serve.mjs';
 import { seedrandomScript, shimModule, tfjsPackages } from './tfjs-shims.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,6 +20,7 @@ const pureRandDir = dirname(createRequire(join(fastCheckDir, 'package.json')).re
 
 const tfjs = tfjsPackages(repo);
 const tfjsShimUrl = (name) => `/tfjs/shim/${encodeURIComponent(name)}`;
+const ortWeb = ortWebServing(repo);
 
 /** URL prefix -> directory on disk. Only these trees are served. */
 const MOUNTS = {
@@ -33,6 +35,7 @@ const MOUNTS = {
   '/fast-check/': fastCheckDir,
   '/pure-rand/': pureRandDir,
   '/page/': join(here, 'page'),
+  ...ortWeb.mounts,
 };
 
 const MIME = {
@@ -55,6 +58,7 @@ export function importMap() {
     '@mha/backend-webgpu': '/backend-webgpu/index.js',
     '@mha/backend-tfjs': '/backend-tfjs/index.js',
     ...Object.fromEntries(Object.keys(tfjs.packages).map((name) => [name, tfjsShimUrl(name)])),
+    ...ortWeb.imports,
     'fast-check': `/fast-check/${fastCheckPkg.exports['.'].import.default.replace(/^\.\//, '')}`,
   };
   for (const [subpath, target] of Object.entries(pureRandPkg.exports)) {
@@ -70,7 +74,7 @@ export function importMap() {
     const browser = typeof target === 'string' ? target : target.browser ?? target.default;
     tfjsImports[key] = `/backend-tfjs/${browser.replace(/^\.\/dist\//, '')}`;
   }
-  const scopes = { '/backend-tfjs/': tfjsImports };
+  const scopes = { '/backend-tfjs/': tfjsImports, ...ortWeb.scopes };
   return { imports, scopes };
 }
 
@@ -126,6 +130,8 @@ export function startServer({ isolated }) {
     if (pathname === '/webgpu-absent.html') return send(200, MIME['.html'], pageHtml('webgpu-absent.mjs'));
     if (pathname === '/bench.html') return send(200, MIME['.html'], pageHtml('bench.mjs'));
     if (pathname === '/tfjs.html') return send(200, MIME['.html'], pageHtml('tfjs.mjs'));
+    if (pathname === '/ort-web.html') return send(200, MIME['.html'], pageHtml('ort-web.mjs'));
+    if (pathname === '/onnx-proto/shim.js') return send(200, MIME['.js'], ortWeb.onnxProtoShim());
     if (pathname.startsWith('/tfjs/shim/') || pathname.startsWith('/tfjs/umd/')) {
       const name = decodeURIComponent(pathname.slice(pathname.indexOf('/', '/tfjs/'.length) + 1));
       const pkg = tfjs.packages[name];

@@ -130,8 +130,12 @@ async function main() {
 
     await steps.step('clean project: npm install from the registry', async () => {
       await createConsumer(consumer, registry.url);
-      const installed = await installPackages(consumer, registry.url, published.map((p) => `${p.name}@${p.version}`));
-      return `${[...installed.keys()].length} @mha packages from ${registry.url}, the rest from the public registry; onnxruntime-node's postinstall off by ${scriptPolicy(consumer)}; npm ls --all clean`;
+      // Optional peers from outside @mha (onnxruntime-web for @mha/backend-onnxruntime/web, tfjs's GPU backends):
+      // npm does not install them, the READMEs tell users of the entries that need them to, and the next step
+      // imports every entry point.
+      const optionalPeers = [...new Set(published.flatMap((p) => Object.entries(p.json.peerDependenciesMeta ?? {}).filter(([name, meta]) => meta?.optional && !name.startsWith('@mha/')).map(([name]) => `${name}@${p.json.peerDependencies[name]}`)))];
+      const installed = await installPackages(consumer, registry.url, [...published.map((p) => `${p.name}@${p.version}`), ...optionalPeers]);
+      return `${[...installed.keys()].length} @mha packages from ${registry.url}, the rest from the public registry (optional peers installed too: ${optionalPeers.join(', ') || 'none'}); onnxruntime-node's postinstall off by ${scriptPolicy(consumer)}; npm ls --all clean`;
     }, { needs: ['changeset publish'] });
 
     await steps.step('clean project: ESM import of every entry point', async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm release:lint`: checks every published package of the workspace as it would be published. For each one:
-// the package.json rules (lib/package-rules.mjs), `pnpm pack` and the tarball's contents (lib/tarball.mjs),
+// the package.json rules (lib/package-rules.mjs), `pnpm pack` and the tarball's contents (lib/tarball.mjs), the
+// WebAssembly it ships against its build record, a fresh compile and WebAssembly.validate (lib/wasm.mjs),
 // publint (strict) and Are The Types Wrong (profile esm-only: the packages ship ESM only, so CommonJS
 // `require` and node10 resolution are out of scope by design). Packages must be built first (`pnpm build`).
 // Exit status: 0 when nothing is an error (warnings are printed), 1 otherwise, 2 when the check itself broke.
@@ -12,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { checkManifest } from './lib/package-rules.mjs';
 import { run } from './lib/run.mjs';
 import { checkPacked, packPackage } from './lib/tarball.mjs';
+import { checkPackedWasm } from './lib/wasm.mjs';
 import { publishedPackages, workspacePackages } from './lib/workspace.mjs';
 
 /**
@@ -34,6 +36,7 @@ export async function lintPackages(root, packDir) {
       const packed = await packPackage(pkg, packDir);
       tarball = packed.tarball;
       findings.push(...checkPacked(packed, versions));
+      findings.push(...(await checkPackedWasm(packed, pkg.dir)));
       const [pub, attw] = await Promise.all([
         run(bin('publint'), ['run', tarball, '--strict', '--level', 'suggestion'], { allowFailure: true }),
         run(bin('attw'), [tarball, '--profile', 'esm-only', '--format', 'ascii', '--no-emoji', '--no-color'], { allowFailure: true, env: { ...process.env, NO_COLOR: '1' } }),

@@ -80,6 +80,14 @@ export const KNOWN_BACKENDS: readonly KnownBackend[] = [
     why: 'pure TypeScript on 2 threads (shared memory): faster than ts on large shapes; in a browser needs COOP/COEP, else one thread',
   },
   {
+    name: 'ort-web',
+    package: '@mha/backend-onnxruntime/web',
+    // Browser builds of @mha/auto do not import it (onnxruntime-web's .wasm is 14 MB): import it and pass `backends`.
+    runtimes: ['node', 'browser', 'deno', 'bun'],
+    select: exported('ortWeb'),
+    why: 'onnxruntime compiled to WebAssembly SIMD (onnxruntime-web, what transformers.js runs on): when an app already ships onnxruntime-web; needs onnxruntime-web installed, and in a browser its .wasm served and wasmPaths',
+  },
+  {
     name: 'tfjs-wasm',
     package: '@mha/backend-tfjs',
     runtimes: ['node', 'browser', 'deno'],

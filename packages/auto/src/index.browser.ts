@@ -13,6 +13,13 @@ export { KNOWN_BACKENDS, candidatesFrom, type Candidate, type KnownBackend, type
 export { forwardFlops, rankCandidates, type Measured, type Workload } from './rank.js';
 export { MEASURED } from './measured.js';
 
+/**
+ * The packages this build imports. `@mha/backend-onnxruntime/web` (ort-web) runs in browsers too but is
+ * left out on purpose: onnxruntime-web would add its 14 MB .wasm to every app bundle of @mha/auto.
+ * Import it yourself and pass pickBackend({ backends }).
+ */
+const BUNDLED = new Set(['@mha/backend-wasm', '@mha/backend-ts', '@mha/backend-tfjs']);
+
 /** One literal import per browser-capable package, which is what lets a bundler find them. */
 const importForBrowser: PackageImporter = async (pkg) => {
   switch (pkg) {
@@ -27,10 +34,10 @@ const importForBrowser: PackageImporter = async (pkg) => {
   }
 };
 
-/** The known backends that run in a browser (or an edge worker), loaded with the bundle. */
+/** The known backends that run in a browser (or an edge worker) and come with this build. */
 export const CANDIDATES: readonly Candidate[] = candidatesFrom(
   importForBrowser,
-  KNOWN_BACKENDS.filter((k) => k.runtimes.includes('browser') || k.runtimes.includes('edge')),
+  KNOWN_BACKENDS.filter((k) => (k.runtimes.includes('browser') || k.runtimes.includes('edge')) && BUNDLED.has(k.package)),
 );
 
 /** See the Node entry point (`index.ts`): same behaviour, browser-capable candidates only. */

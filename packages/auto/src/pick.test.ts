@@ -47,13 +47,19 @@ describe('pickBackend', () => {
     for (const c of CANDIDATES.filter((x) => x.runtimes.includes('node'))) expect((await c.load()).name).toBe(c.name);
   });
   it('every backend name of the repository can be preferred, and gives the backend of that name', async () => {
-    const names = ['wasm', 'ts', 'ts-threads', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'ort-attention-op', 'ort-decomposed'];
+    const names = ['wasm', 'ts', 'ts-threads', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'ort-attention-op', 'ort-decomposed', 'ort-web'];
     expect(KNOWN_BACKENDS.map((k) => k.name).sort()).toEqual([...names].sort());
     for (const name of names) {
       const r = await pickBackend({ prefer: name });
       expect(r.backend.name, name).toBe(name);
       expect(r.reason).toMatch(/^requested explicitly/);
     }
+  });
+  it('the browser build does not bundle ort-web (a browser runtime in KNOWN_BACKENDS): not a candidate there, refused by name', async () => {
+    expect(KNOWN_BACKENDS.find((k) => k.name === 'ort-web')?.runtimes).toContain('browser');
+    const browser = await import('./index.browser.js');
+    expect(browser.CANDIDATES.map((c) => c.name)).not.toContain('ort-web');
+    await expect(browser.pickBackend({ prefer: 'ort-web', runtime: 'browser' })).rejects.toSatisfy((e: unknown) => isMhaError(e, MhaErrorCode.InvalidOption));
   });
   it('orders by measured speed for the shape: wasm on the tiny book shape, onnxruntime on a GPT-2 layer, and says why', async () => {
     // The numbers are packages/bench/results/2026-12-01.json's (src/measured.ts).

@@ -1,20 +1,7 @@
-import { defineBackend, type Capability, type MhaBackend } from '@mha/core';
-import { runCoreOp } from './core-op.js';
-import { createProjection } from './projection.js';
-import { OrtModuleKernel } from './module-kernel.js';
+import type { MhaBackend } from '@mha/core';
+import { nodeRuntime } from './node-runtime.js';
 import { resolveOrtBackendOptions, type OrtBackendOptions, type ResolvedOrtBackendOptions } from './options.js';
-import { SessionCache } from './session-cache.js';
-import { SessionRegistry } from './live-sessions.js';
-
-/**
- * Core-op features both graphs compute exactly as the spec says: the ONNX `Attention` operator has
- * them natively (onnxruntime's CPU kernel included), and the decomposed graph builds each from
- * primitive ops. Each is checked against `@mha/core`'s float64 reference in this package's tests.
- */
-const CAPABILITIES: readonly Capability[] = ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'];
-
-/** Distinct core-op graphs kept open per backend; each costs one small session. */
-const CORE_OP_SESSIONS = 16;
+import { ortBackendOn } from './ort-backend.js';
 
 /** An onnxruntime backend: an {@link MhaBackend} plus its options and a way to close cached sessions. */
 export interface OrtBackend extends MhaBackend {
@@ -45,19 +32,5 @@ export interface OrtBackend extends MhaBackend {
  */
 export function createOrtBackend(options: OrtBackendOptions): OrtBackend {
   const opts = resolveOrtBackendOptions(options);
-  const registry = new SessionRegistry();
-  const cache = new SessionCache(CORE_OP_SESSIONS, (s) => registry.close(s));
-  const backend = defineBackend({
-    name: opts.name,
-    runtimes: ['node'],
-    capabilities: CAPABILITIES,
-    createKernel: (config, weights) => OrtModuleKernel.create(config, weights, opts, registry),
-    attention: (a) => runCoreOp(a, opts, cache, registry),
-    createProjection: (inW, n, w, b) => createProjection(inW, n, w, b, opts, cache, registry),
-    diagnostics: () => registry.counts(),
-    // In the definition, not spread over the result: a backend derived with deriveBackend keeps it,
-    // and core shares one run between concurrent dispose() calls.
-    dispose: () => cache.clear(),
-  });
-  return { ...backend, options: opts };
+  return { ...ortBackendOn(nodeRuntime, opts), options: opts };
 }

@@ -1,10 +1,11 @@
 import type { ValidAttention } from '@mha/core';
 import { CORE_OP_NAMES as N, exportAttentionOp, type AttentionOpExportOptions } from '@mha/onnx';
-import { Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { guarded } from './errors.js';
 import { boolBytes, maxAbs, unsharedFloat32 } from './inputs.js';
 import type { SessionRegistry } from './live-sessions.js';
-import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
+import type { ResolvedOrtBackendOptions } from './options.js';
+import type { OrtRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 
 /** Half of float32's largest finite value: products bounded below it cannot overflow. */
@@ -46,8 +47,10 @@ export async function runCoreOp(
   options: ResolvedOrtBackendOptions,
   cache: SessionCache,
   registry: SessionRegistry,
+  runtime: OrtRuntime,
 ): Promise<{ output: Float32Array; weights?: Float32Array | undefined }> {
   const graph = graphOptionsFor(a, options.flavour);
+  const Tensor = runtime.Tensor;
   const feeds: Record<string, Tensor> = {
     [N.q]: new Tensor('float32', unsharedFloat32(a.q), [a.batch, a.qHeads, a.tq, a.dk]),
     [N.k]: new Tensor('float32', unsharedFloat32(a.k), [a.batch, a.kvHeads, a.tk, a.dk]),
@@ -63,7 +66,7 @@ export async function runCoreOp(
   const shape = [a.batch, a.qHeads, a.tq, a.tk];
   const r = await cache.with(
     JSON.stringify(graph),
-    () => registry.open(exportAttentionOp(graph), sessionOptions(options), 'attention.session', graph),
+    () => registry.open(exportAttentionOp(graph), runtime.sessionOptions(options), 'attention.session', graph),
     (s) => guarded('attention.run', shape, () => s.run(feeds, fetches)),
   );
   return { output: r[N.output]!.data as Float32Array, weights: a.returnWeights ? (r[N.weights]!.data as Float32Array) : undefined };

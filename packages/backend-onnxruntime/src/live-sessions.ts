@@ -1,16 +1,6 @@
-import { availableParallelism } from 'node:os';
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ortFailure } from './errors.js';
-
-/**
- * OS threads an intra-op pool of `configured` threads owns: onnxruntime starts `n - 1` workers (the
- * calling thread is the n-th). `0` lets onnxruntime choose one per physical core; that is counted as
- * `os.availableParallelism()`, an upper bound.
- */
-export function poolThreads(configured: number | undefined): number {
-  const n = configured !== undefined && configured > 0 ? configured : availableParallelism();
-  return Math.max(0, n - 1);
-}
+import type { OrtRuntime } from './runtime.js';
 
 /**
  * The sessions one backend opened and has not released yet, and the intra-op threads they own.
@@ -21,15 +11,17 @@ export function poolThreads(configured: number | undefined): number {
 export class SessionRegistry {
   private readonly threads = new Map<InferenceSession, number>();
 
+  constructor(private readonly runtime: OrtRuntime) {}
+
   /** Opens a session and counts it; an onnxruntime failure becomes an `MhaError` (`field` = `step`). */
   async open(model: Uint8Array, options: InferenceSession.SessionOptions, step: string, value: unknown): Promise<InferenceSession> {
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(model, options);
+      session = await this.runtime.createSession(model, options);
     } catch (e) {
       throw ortFailure(step, value, e);
     }
-    this.threads.set(session, poolThreads(options.intraOpNumThreads));
+    this.threads.set(session, this.runtime.poolThreads(options));
     return session;
   }
 

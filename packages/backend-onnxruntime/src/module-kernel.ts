@@ -1,10 +1,11 @@
 import type { KernelForwardResult, ModuleKernel, MhaWeights, ResolvedMhaConfig, ValidInput } from '@mha/core';
 import { exportOnnx, MODULE_NAMES } from '@mha/onnx';
-import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { guarded } from './errors.js';
 import { unsharedFloat32 } from './inputs.js';
 import type { SessionRegistry } from './live-sessions.js';
-import { sessionOptions, type ResolvedOrtBackendOptions } from './options.js';
+import type { ResolvedOrtBackendOptions } from './options.js';
+import type { OrtRuntime } from './runtime.js';
 import { buildTrace, traceFetches } from './trace.js';
 
 const OUT = MODULE_NAMES.output;
@@ -15,7 +16,7 @@ const WEIGHTS = MODULE_NAMES.attentionWeights;
  * module is built and reused by every `forward`. A second session, over the same graph with the
  * `attention_weights` and `trace_*` outputs added, is created only if a caller asks for attention
  * weights or a trace: exposing those tensors keeps onnxruntime from fusing and reusing them, so plain
- * forwards never pay for it. That second session runs single-threaded, so it adds no thread pool
+ * forwards never pay for it. On onnxruntime-node that second session runs single-threaded, so it adds no thread pool
  * (it serves inspection, not throughput). `dispose()` releases both.
  */
 export class OrtModuleKernel implements ModuleKernel {
@@ -30,20 +31,21 @@ export class OrtModuleKernel implements ModuleKernel {
     private readonly options: ResolvedOrtBackendOptions,
     private readonly session: InferenceSession,
     private readonly registry: SessionRegistry,
+    private readonly runtime: OrtRuntime,
   ) {}
 
   /** Exports the module's graph and opens its session. */
-  static async create(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ResolvedOrtBackendOptions, registry: SessionRegistry): Promise<OrtModuleKernel> {
+  static async create(config: ResolvedMhaConfig, weights: Readonly<MhaWeights>, options: ResolvedOrtBackendOptions, registry: SessionRegistry, runtime: OrtRuntime): Promise<OrtModuleKernel> {
     const bytes = exportOnnx(config, weights, { flavour: options.flavour });
-    const session = await registry.open(bytes, sessionOptions(options), 'createModule.session', options.flavour);
-    return new OrtModuleKernel(config, weights, options, session, registry);
+    const session = await registry.open(bytes, runtime.sessionOptions(options), 'createModule.session', options.flavour);
+    return new OrtModuleKernel(config, weights, options, session, registry, runtime);
   }
 
   private diagnosticSession(): Promise<InferenceSession> {
     if (this.diagnostics === undefined) {
       const created = this.registry.open(
         exportOnnx(this.config, this.weights, { flavour: this.options.flavour, attentionWeights: true, traceOutputs: true }),
-        { ...sessionOptions(this.options), intraOpNumThreads: 1 },
+        this.runtime.sessionOptions(this.options, true),
         'forward.session',
         this.options.flavour,
       );
@@ -68,7 +70,7 @@ export class OrtModuleKernel implements ModuleKernel {
   private async run(input: ValidInput, opts: { returnAttentionWeights: boolean; trace: boolean }): Promise<KernelForwardResult> {
     const dims = [input.batch, input.tokens, this.config.dIn];
     // Unshared buffers go to onnxruntime as they are (it never writes to inputs).
-    const feeds = { [MODULE_NAMES.input]: new Tensor('float32', unsharedFloat32(input.x), dims) };
+    const feeds = { [MODULE_NAMES.input]: new this.runtime.Tensor('float32', unsharedFloat32(input.x), dims) };
     if (!opts.returnAttentionWeights && !opts.trace) {
       const r = await guarded('forward.run', dims, () => this.session.run(feeds, [OUT]));
       return { output: r[OUT]!.data as Float32Array };

@@ -18,6 +18,13 @@ export const VARIANTS = {
   threads: ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '32768'],
 };
 
+/** The WebAssembly features each variant needs beyond the MVP (what a runtime must accept to load it). */
+export const FEATURES = {
+  simd: ['simd'],
+  relaxed: ['simd', 'relaxed-simd'],
+  threads: ['simd', 'threads'],
+};
+
 /**
  * Compiles every variant in memory (nothing written).
  * @returns {Promise<Record<keyof typeof VARIANTS, Uint8Array>>}
@@ -26,8 +33,8 @@ export async function compileVariants() {
   const out = {};
   for (const [name, extra] of Object.entries(VARIANTS)) {
     const files = {};
-    const { error, stderr } = await asc.main([...common, ...extra, '--outFile', `${name}.wasm`], {
-      baseDir: root,
+    // --baseDir is an argument, not an API option: without it asc reads from the current directory.
+    const { error, stderr } = await asc.main([...common, ...extra, '--baseDir', root, '--outFile', `${name}.wasm`], {
       writeFile: (file, contents) => {
         files[file] = contents;
       },

@@ -23,7 +23,7 @@ const withTs = !args.includes('--no-ts');
 const wasmPkg = await import('../../backend-wasm/dist/index.js');
 const tfjsPkg = await import('../../backend-tfjs/dist/index.js');
 const tsPkg = await import('../../backend-ts/dist/index.js');
-const { ortWeb } = await import('../dist/ort-web.js');
+const { ortWeb } = await import('@mha/backend-onnxruntime/web');
 
 const cpuMs = () => {
   const u = process.cpuUsage();

@@ -92,3 +92,16 @@ describe('mha-bench CLI (smoke)', () => {
     expect(r.stderr).toMatch(/unknown shape 'nope'/);
   });
 });
+
+describe('mha-bench --list: the ort-web row', () => {
+  const listed = (...extra: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, '--list', ...extra], { encoding: 'utf8', timeout: HANG_GUARD_MS });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.split('\n').filter((l) => l.startsWith('backend ')).map((l) => l.split(/\s+/)[1]);
+  };
+  it('comes from @mha/backend-onnxruntime/web, and --skip-ort-web leaves it out', () => {
+    const all = listed();
+    expect(all.filter((b) => b === 'ort-web')).toHaveLength(1);
+    expect(listed('--skip-ort-web')).toEqual(all.filter((b) => b !== 'ort-web'));
+  });
+});

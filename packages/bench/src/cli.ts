@@ -26,7 +26,6 @@ import { checkTargets } from './targets.js';
 import { committedTorchAnchor, runTorchAnchor } from './torch-anchor.js';
 
 const ORT_1T_MODULE = join(dirname(fileURLToPath(import.meta.url)), 'ort-single-thread.js');
-const ORT_WEB_MODULE = join(dirname(fileURLToPath(import.meta.url)), 'ort-web.js');
 
 const USAGE = `mha-bench: benchmark MHA backends on named shapes (pnpm bench -- [options])
 
@@ -41,7 +40,7 @@ const USAGE = `mha-bench: benchmark MHA backends on named shapes (pnpm bench -- 
   --only <name>         only the backend with this name (e.g. ts, tfjs-wasm, ort-attention-op); repeatable
   --include-template    also run examples/backend-template (a deliberately naive reference)
   --skip-ort-1t         leave out the single-threaded onnxruntime variants (ort-*-1t)
-  --skip-ort-web        leave out ort-web (onnxruntime-web's wasm build, one thread; module forwards only)
+  --skip-ort-web        leave out ort-web (@mha/backend-onnxruntime/web: onnxruntime-web's wasm build, one thread)
   --force               also run cells the shapes skip by default (tfjs-cpu on long, non-ts on long-16k)
   --json <file>         write all results as JSON (${RESULTS_FORMAT})
   --markdown            write BENCHMARKS.md at the repository root
@@ -146,7 +145,6 @@ function modulesFrom(args: Args): string[] {
     const repo = repoBackendModules().filter((m) => args['include-template'] || !isTemplateModule(m));
     specs.push(...repo.map((m) => m.module));
     if (!args['skip-ort-1t'] && repo.some((m) => m.packageName === '@mha/backend-onnxruntime')) specs.push(ORT_1T_MODULE);
-    if (!args['skip-ort-web'] && repo.some((m) => m.packageName === '@mha/backend-wasm')) specs.push(ORT_WEB_MODULE);
   }
   return specs;
 }
@@ -159,6 +157,8 @@ async function backendsFrom(args: Args): Promise<BackendRef[]> {
       refs.push({ module, backend });
     }
   }
+  // ort-web comes with backend-onnxruntime's ./web module; the flag drops its row.
+  if (args['skip-ort-web']) refs.splice(0, refs.length, ...refs.filter((r) => r.backend !== 'ort-web'));
   const unknown = args.only.filter((o) => !refs.some((r) => r.backend === o));
   if (unknown.length > 0) throw new Error(`--only ${unknown.join(', ')}: no such backend (found ${refs.map((r) => r.backend).join(', ')})`);
   return args.only.length > 0 ? refs.filter((r) => args.only.includes(r.backend)) : refs;

@@ -8,6 +8,9 @@ describe('repoBackendModules', () => {
     const mods = repoBackendModules();
     const names = mods.map((m) => m.packageName);
     expect(names).toContain('@mha/backend-ts');
+    // A package may list several modules: backend-onnxruntime's native entry and its ./web entry (ort-web).
+    const ort = join(repoRoot(), 'packages', 'backend-onnxruntime', 'dist');
+    expect(mods.filter((m) => m.packageName === '@mha/backend-onnxruntime').map((m) => m.module)).toEqual([join(ort, 'index.js'), join(ort, 'web.js')]);
     for (const m of mods) expect(m.module.startsWith(repoRoot())).toBe(true);
     expect(mods.filter(isTemplateModule).map((m) => m.dir)).toEqual(mods.filter((m) => m.dir.startsWith(join(repoRoot(), 'examples'))).map((m) => m.dir));
   });

@@ -21,7 +21,7 @@ export interface RepoModule {
 
 /**
  * Backend modules of the repository, found the way `pnpm conformance` finds them: every package
- * under packages/ or examples/ whose package.json names a module in `mhaConformance.module`.
+ * under packages/ or examples/ whose package.json names a module (or a list of them) in `mhaConformance.module`.
  */
 export function repoBackendModules(root = repoRoot()): RepoModule[] {
   const found: RepoModule[] = [];
@@ -30,9 +30,8 @@ export function repoBackendModules(root = repoRoot()): RepoModule[] {
       const dir = join(parent, name);
       const pkgPath = join(dir, 'package.json');
       if (!existsSync(pkgPath)) continue;
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name?: string; mhaConformance?: { module?: string } };
-      if (!pkg.mhaConformance?.module) continue;
-      found.push({ module: join(dir, pkg.mhaConformance.module), packageName: pkg.name ?? name, dir });
+      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name?: string; mhaConformance?: { module?: string | string[] } };
+      for (const module of [pkg.mhaConformance?.module ?? []].flat()) found.push({ module: join(dir, module), packageName: pkg.name ?? name, dir });
     }
   }
   return found;

@@ -50,7 +50,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Method',
     '',
-    '- Every backend found in the repository (packages/ and examples/ whose package.json has `mhaConformance.module`; the naive `examples/backend-template` is left out), plus onnxruntime pinned to one thread (`ort-*-1t`) and `ort-web` (onnxruntime-web\'s WebAssembly build, one thread, module forwards only; src/ort-web.ts), on every shape below.',
+    '- Every backend found in the repository (packages/ and examples/ whose package.json has `mhaConformance.module`; the naive `examples/backend-template` is left out), plus onnxruntime pinned to one thread (`ort-*-1t`), on every shape below. `ort-web` is `@mha/backend-onnxruntime/web` (onnxruntime-web\'s WebAssembly build, one thread).',
     '- One child process per (backend, shape) cell, so peak memory is per cell and a crash only loses its cell.',
     '- The module is built once per cell with `initWeights(config, 1)`; the input is `randomTensor([B, T, dIn], 2)`. Only `module.forward(x)` is timed, without attention weights or a trace; `createModule` is not.',
     `- Sampling ([tinybench](https://github.com/tinylibs/tinybench)): one cold first call, then a warm-up of >= ${p.warmupMs} ms and >= ${WARMUP_CALLS} calls, then timed calls for >= ${p.budgetMs} ms and >= ${p.minSamples} calls. ` +

@@ -1,0 +1,4 @@
+import { describeConformance } from '@mha/conformance/vitest';
+import { ortWeb } from './web.js';
+
+describeConformance(ortWeb);
