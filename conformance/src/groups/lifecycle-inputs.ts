@@ -362,6 +362,21 @@ export function inputCases(): ConformanceCase[] {
     // overflow for a fully masked row, a finite wrong answer core cannot see.
     coreOverflowCase('core-op-negative', -1, 'finite q/k whose scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never the zeros of a fully masked row'),
     forwardOverflowCase('forward-negative', -1, 'finite inputs whose projected scores all fall below -float32 max give the right finite answer or MHA_OVERFLOW, never zeros'),
+    {
+      id: 'lifecycle/overflow/module-features-negative',
+      group: 'lifecycle',
+      spec: 'SPEC.md#non-finite-values',
+      title: 'a grouped-query module whose q/k projections leave float32 (every score -Infinity) gives the right finite answer or MHA_OVERFLOW, never zeros',
+      async run(ctx) {
+        const config = resolveConfig({ dIn: 2, heads: 2, headDim: 1, kvHeads: 1, outProj: false });
+        const w = { wq: Float32Array.from([-1e20, 0, 0, -1e20]), wk: Float32Array.from([1e20, 1e20]), wv: Float32Array.from([1, 2]) };
+        const x = { data: Float32Array.from([1e19, 5e18, 5e18, 1e19, 2e19, 1e19]), shape: [1, 3, 2] };
+        await overflowCheck(ctx, 'forward', /^(output|weights|q|k|v)\[\d+\]$/, async () => {
+          const r = await withModule(ctx.backend, config, w, (m) => m.forward(x));
+          return [[r.output, referenceForward(config, w, x).output]];
+        });
+      },
+    },
   ];
   return cases;
 }

@@ -74,6 +74,7 @@ export class ModuleLowering {
         this.project('k', call.key, B * tk, cfg.kdim, dKv, w.wk, w.bk),
         this.project('v', call.value, B * tk, cfg.vdim, dKv, w.wv, w.bv),
       ]);
+      this.checkProjections(q, k, v);
       const a: ValidAttention = {
         q: split(q, B, tq, H, dh),
         k: split(k, B, tk, Hkv, dh),
@@ -97,6 +98,18 @@ export class ModuleLowering {
     const merged = merge(context, B, tq, H, dh);
     const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
     return { output, weights };
+  }
+
+  /**
+   * Finite inputs can project past the float32 range. A non-finite q/k/v is refused as MHA_OVERFLOW at `q[i]`
+   * (`k[i]`, `v[i]`), in the layout `[B*T, width]` the projection wrote: handed on, a row of `-Infinity` scores
+   * would read as a fully masked row and give zeros, a finite wrong answer the output check cannot see.
+   */
+  private checkProjections(q: Float32Array, k: Float32Array, v: Float32Array): void {
+    for (const [name, p] of [['q', q], ['k', k], ['v', v]] as const) {
+      const i = firstNonFinite(p);
+      if (i >= 0) throw new MhaError(MhaErrorCode.Overflow, `${name}[${i}]`, p[i], `backend '${this.def.name}' projected a non-finite value from finite inputs`);
+    }
   }
 
   /**
@@ -137,10 +150,7 @@ export class ModuleLowering {
     ]);
     if (cache.length !== past) throw new MhaError(MhaErrorCode.InvalidOption, 'options.cache', cache.length, `another call changed the cache during this one (it held ${past} keys)`);
     // The cache never holds a non-finite key: a projection that overflowed is refused before it is appended.
-    for (const [name, p] of [['k', k], ['v', v]] as const) {
-      const i = firstNonFinite(p);
-      if (i >= 0) throw new MhaError(MhaErrorCode.Overflow, `${name}[${i}]`, p[i], `backend '${this.def.name}' projected a non-finite value from finite inputs`);
-    }
+    this.checkProjections(q, k, v);
     const kNew = split(k, B, tq, Hkv, dh);
     const vNew = split(v, B, tq, Hkv, dh);
     const keyValid = cache.keyValidity(call.newTokenValid, tq);

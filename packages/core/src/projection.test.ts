@@ -193,4 +193,17 @@ describe('lowered projections: the createProjection hook and the one-key fallbac
     expect(results[0]!.code).toBe('MHA_OVERFLOW');
     expect(results[1]).toEqual(results[0]);
   });
+
+  it('refuses a q/k/v projection that left the float32 range (a row of -Infinity scores is not a masked row)', async () => {
+    // q = -x * 1e20, k = x * 1e20 ~ -+1e39: every score would be -Infinity, which a kernel reads as fully masked.
+    const cfg = resolveConfig({ dIn: 2, heads: 2, headDim: 1, kvHeads: 1, outProj: false });
+    const w = { wq: Float32Array.from([-1e20, 0, 0, -1e20]), wk: Float32Array.from([1e20, 1e20]), wv: Float32Array.from([1, 1]) };
+    const x = { data: Float32Array.from([1e19, 5e18, 5e18, 1e19]), shape: [1, 2, 2] };
+    for (const def of [plain, hooked([])]) {
+      const m = await defineBackend(def).createModule(cfg, w);
+      const r = await rejects(m.forward(x));
+      expect(r.code, def.name).toBe('MHA_OVERFLOW');
+      expect(r.field, def.name).toMatch(/^[qk]\[\d+\]$/);
+    }
+  });
 });
