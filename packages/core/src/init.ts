@@ -1,4 +1,4 @@
-import type { ResolvedMhaConfig } from './config.js';
+import { resolveConfig, type MhaConfig, type ResolvedMhaConfig } from './config.js';
 import { weightShapes, WEIGHT_NAMES, type MhaWeights } from './weights.js';
 
 /**
@@ -30,10 +30,12 @@ export function uniformArray(n: number, bound: number, rand: () => number): Floa
  * output projection). Not PyTorch's stream: for PyTorch's numbers use the converters on its weights.
  *
  * @example
- * const cfg = resolveConfig({ dIn: 8, dOut: 8, heads: 2 });
- * const w = initWeights(cfg, 42); // same numbers on every run and engine
+ * const w = initWeights({ dIn: 8, dOut: 8, heads: 2 }, 42); // same numbers on every run and engine
+ * // (a resolved config works too)
  */
-export function initWeights(config: ResolvedMhaConfig, seed: number): MhaWeights {
+export function initWeights(plain: MhaConfig | ResolvedMhaConfig, seed: number): MhaWeights {
+  // A plain config is resolved (and validated) here: unresolved, it has no dOut and would give empty weights.
+  const config = resolveConfig(plain);
   const rand = seededRandom(seed);
   const shapes = weightShapes(config);
   const weights: Partial<MhaWeights> = {};
