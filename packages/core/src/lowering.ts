@@ -75,29 +75,41 @@ export class ModuleLowering {
         this.project('v', call.value, B * tk, cfg.vdim, dKv, w.wv, w.bv),
       ]);
       this.checkProjections(q, k, v);
-      const a: ValidAttention = {
-        q: split(q, B, tq, H, dh),
-        k: split(k, B, tk, Hkv, dh),
-        v: split(v, B, tk, Hkv, dh),
-        batch: B,
-        qHeads: H,
-        kvHeads: Hkv,
-        tq,
-        tk,
-        dk: dh,
-        dv: dh,
-        causal: combined.causal,
-        scale: cfg.scale,
-        defaultScale: cfg.defaultScale,
-        softcap: 0,
-        mask: combined.mask,
-        returnWeights: call.returnWeights,
-      };
+      const a = this.attentionCall(call, combined, q, split(k, B, tk, Hkv, dh), split(v, B, tk, Hkv, dh));
       ({ context, weights } = await this.attend(call, a));
     }
-    const merged = merge(context, B, tq, H, dh);
-    const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
-    return { output, weights };
+    return { output: await this.outputOf(context, B, tq), weights };
+  }
+
+  /** The core-op call of a lowered module call: q split into heads, the given k/v, the combined mask. */
+  private attentionCall(call: ValidModuleCall, combined: ReturnType<typeof combinedMask>, q: Float32Array, k: Float32Array, v: Float32Array, kvRowsPerHead?: number): ValidAttention {
+    const { cfg } = this;
+    return {
+      q: split(q, call.batch, call.tq, cfg.heads, cfg.headDim),
+      k,
+      v,
+      ...(kvRowsPerHead !== undefined ? { kvRowsPerHead } : {}),
+      batch: call.batch,
+      qHeads: cfg.heads,
+      kvHeads: cfg.kvHeads,
+      tq: call.tq,
+      tk: call.tk,
+      dk: cfg.headDim,
+      dv: cfg.headDim,
+      causal: combined.causal,
+      scale: cfg.scale,
+      defaultScale: cfg.defaultScale,
+      softcap: 0,
+      mask: combined.mask,
+      returnWeights: call.returnWeights,
+    };
+  }
+
+  /** Heads merged back to `[B*Tq, dOut]`, then the output projection when the config has one. */
+  private async outputOf(context: Float32Array, B: number, tq: number): Promise<Float32Array> {
+    const { cfg, weights: w } = this;
+    const merged = merge(context, B, tq, cfg.heads, cfg.headDim);
+    return cfg.outProj ? this.project('o', merged, B * tq, cfg.dOut, cfg.dOut, w.wo!, w.bo) : merged;
   }
 
   /**
@@ -141,7 +153,7 @@ export class ModuleLowering {
   async forwardCached(call: ValidModuleCall, cache: KvCache): Promise<LoweredResult> {
     const { cfg, weights: w, dKv } = this;
     const { batch: B, tq, tk } = call;
-    const { heads: H, kvHeads: Hkv, headDim: dh, dOut } = cfg;
+    const { kvHeads: Hkv, headDim: dh, dOut } = cfg;
     const past = tk - tq;
     const [q, k, v] = await Promise.all([
       this.project('q', call.x, B * tq, cfg.dIn, dOut, w.wq, w.bq),
@@ -158,30 +170,12 @@ export class ModuleLowering {
     // A kernel that reads synchronously and honours kvRowsPerHead reads the cache in place (after the append
     // below); others get one contiguous gather. Score stages are computed by core from contiguous k.
     const inPlace = this.def.readsKvInPlace === true && this.def.readsInputsSynchronously === true && !(call.returnWeights && call.weightsStage !== 'softmax');
-    const a: ValidAttention = {
-      q: split(q, B, tq, H, dh),
-      k: inPlace ? cache.storage('keys') : cache.gather('keys', kNew, tq),
-      v: inPlace ? cache.storage('values') : cache.gather('values', vNew, tq),
-      ...(inPlace ? { kvRowsPerHead: cache.capacity } : {}),
-      batch: B,
-      qHeads: H,
-      kvHeads: Hkv,
-      tq,
-      tk,
-      dk: dh,
-      dv: dh,
-      causal: combined.causal,
-      scale: cfg.scale,
-      defaultScale: cfg.defaultScale,
-      softcap: 0,
-      mask: combined.mask,
-      returnWeights: call.returnWeights,
-    };
+    const a = inPlace
+      ? this.attentionCall(call, combined, q, cache.storage('keys'), cache.storage('values'), cache.capacity)
+      : this.attentionCall(call, combined, q, cache.gather('keys', kNew, tq), cache.gather('values', vNew, tq));
     cache.appendChecked(kNew, vNew, tq, call.newTokenValid);
     const { context, weights } = await this.attend(call, a);
-    const merged = merge(context, B, tq, H, dh);
-    const output = cfg.outProj ? await this.project('o', merged, B * tq, dOut, dOut, w.wo!, w.bo) : merged;
-    return { output, weights };
+    return { output: await this.outputOf(context, B, tq), weights };
   }
 
   async dispose(): Promise<void> {
