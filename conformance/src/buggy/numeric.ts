@@ -1,7 +1,8 @@
 // Deliberately broken backends for the numeric classes of conformance v2 (issue 11): each bug is one a
 // real kernel can have and that the suite's cases before v2 could not see. Meta-tests:
 // src/meta-numeric.test.ts.
-import { defineBackend, expectedTrace, linear64, type AttentionMask, type MhaBackend } from '@mha/core';
+import type { AttentionMask, MhaBackend } from '@mha/core';
+import { float64Backend, type Problem } from './float64-backend.js';
 
 /** The bugs {@link numericBuggyBackend} can inject; `none` is a correct independent implementation. */
 export const NUMERIC_BUGS = [
@@ -47,24 +48,6 @@ export const NUMERIC_BUG_DESCRIPTIONS: Readonly<Record<NumericBug, string>> = {
 
 const LOWEST = -3.4028234663852886e38;
 
-interface Problem {
-  q: ArrayLike<number>;
-  k: ArrayLike<number>;
-  v: ArrayLike<number>;
-  B: number;
-  Hq: number;
-  Hkv: number;
-  tq: number;
-  tk: number;
-  dk: number;
-  dv: number;
-  scale: number;
-  causal: boolean;
-  softcap: number;
-  mask: AttentionMask | undefined;
-  /** True when the caller did not ask for weights (a kernel's fused / fast path). */
-  fast: boolean;
-}
 
 /** Element index of mask value (b, h, i, j), right-aligned broadcast, with the mask bugs. */
 function maskIndex(bug: NumericBug, m: AttentionMask, p: Problem, b: number, h: number, i: number, j: number): number {
@@ -150,54 +133,5 @@ function attention(bug: NumericBug, p: Problem): { out: Float64Array; w: Float64
 
 /** A float64 MHA backend (every capability) with one injectable numeric bug, independent of core's reference. */
 export function numericBuggyBackend(bug: NumericBug): MhaBackend {
-  return defineBackend({
-    name: `buggy-numeric-${bug}`,
-    runtimes: ['node'],
-    capabilities: ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'],
-    createKernel(cfg, wts) {
-      return {
-        forward({ x, batch: B, tokens: T }, opts) {
-          const { dIn, dOut, heads: H, headDim: dh } = cfg;
-          const split = (flat: Float64Array) => {
-            const o = new Float64Array(flat.length);
-            for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) for (let d = 0; d < dh; d++) o[((b * H + h) * T + t) * dh + d] = flat[(b * T + t) * dOut + h * dh + d]!;
-            return o;
-          };
-          const q = split(linear64(x, B * T, dIn, wts.wq, dOut, wts.bq));
-          const k = split(linear64(x, B * T, dIn, wts.wk, dOut, wts.bk));
-          const v = split(linear64(x, B * T, dIn, wts.wv, dOut, wts.bv));
-          const fast = !opts.returnAttentionWeights;
-          const r = attention(bug, { q, k, v, B, Hq: H, Hkv: H, tq: T, tk: T, dk: dh, dv: dh, scale: cfg.scale, causal: cfg.causal, softcap: 0, mask: undefined, fast });
-          const merged = new Float64Array(B * T * dOut);
-          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let d = 0; d < dh; d++) merged[(b * T + t) * dOut + h * dh + d] = r.out[((b * H + h) * T + t) * dh + d]!;
-          const out = cfg.outProj ? linear64(merged, B * T, dOut, wts.wo!, dOut, wts.bo) : merged;
-          return {
-            output: Float32Array.from(out),
-            attentionWeights: opts.returnAttentionWeights ? Float32Array.from(r.w) : undefined,
-            trace: opts.trace ? expectedTrace(cfg, B, T) : undefined,
-          };
-        },
-      };
-    },
-    attention(a) {
-      const r = attention(bug, {
-        q: a.q,
-        k: a.k,
-        v: a.v,
-        B: a.batch,
-        Hq: a.qHeads,
-        Hkv: a.kvHeads,
-        tq: a.tq,
-        tk: a.tk,
-        dk: a.dk,
-        dv: a.dv,
-        scale: a.scale,
-        causal: a.causal,
-        softcap: a.softcap,
-        mask: a.mask,
-        fast: !a.returnWeights,
-      });
-      return { output: Float32Array.from(r.out), weights: a.returnWeights ? Float32Array.from(r.w) : undefined };
-    },
-  });
+  return float64Backend(`buggy-numeric-${bug}`, (p) => attention(bug, p));
 }

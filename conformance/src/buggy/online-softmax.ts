@@ -4,7 +4,8 @@
 // two-pass softmax. Each bug is one such kernels are known to have. Meta-tests:
 // src/meta-online-softmax.test.ts. (`fast-path-flash-no-rescale` in buggy/numeric.ts, blocks of 32,
 // rescales neither the sum nor the accumulator.)
-import { defineBackend, expectedTrace, linear64, type AttentionMask, type MhaBackend } from '@mha/core';
+import type { AttentionMask, MhaBackend } from '@mha/core';
+import { float64Backend, type Problem } from './float64-backend.js';
 
 /** The bugs {@link onlineSoftmaxBuggyBackend} can inject; `none` is a correct online softmax. */
 export const ONLINE_SOFTMAX_BUGS = ['none', 'accumulator-not-rescaled', 'sum-not-rescaled', 'masked-block-nan', 'masked-as-lowest'] as const;
@@ -25,24 +26,6 @@ export const ONLINE_SOFTMAX_BUG_DESCRIPTIONS: Readonly<Record<OnlineSoftmaxBug, 
 const BLOCK = 64;
 const LOWEST = -3.4028234663852886e38;
 
-interface Problem {
-  q: ArrayLike<number>;
-  k: ArrayLike<number>;
-  v: ArrayLike<number>;
-  B: number;
-  Hq: number;
-  Hkv: number;
-  tq: number;
-  tk: number;
-  dk: number;
-  dv: number;
-  scale: number;
-  causal: boolean;
-  softcap: number;
-  mask: AttentionMask | undefined;
-  /** True when the caller did not ask for weights: the online-softmax path. */
-  online: boolean;
-}
 
 /** Element index of mask value (b, h, i, j), right-aligned broadcast. */
 function maskIndex(m: AttentionMask, b: number, h: number, i: number, j: number): number {
@@ -82,7 +65,7 @@ function attention(bug: OnlineSoftmaxBug, p: Problem): { out: Float64Array; w: F
           s[j] = x;
         }
         const o = ((b * Hq + h) * tq + i) * dv;
-        if (p.online) {
+        if (p.fast) {
           let m = -Infinity;
           let l = 0;
           acc.fill(0);
@@ -132,54 +115,5 @@ function attention(bug: OnlineSoftmaxBug, p: Problem): { out: Float64Array; w: F
 
 /** A float64 MHA backend (every capability) whose path without weights is an online softmax with one injectable bug. */
 export function onlineSoftmaxBuggyBackend(bug: OnlineSoftmaxBug): MhaBackend {
-  return defineBackend({
-    name: `buggy-online-softmax-${bug}`,
-    runtimes: ['node'],
-    capabilities: ['cross-attention', 'grouped-query', 'value-head-dim', 'attn-mask', 'softcap'],
-    createKernel(cfg, wts) {
-      return {
-        forward({ x, batch: B, tokens: T }, opts) {
-          const { dIn, dOut, heads: H, headDim: dh } = cfg;
-          const split = (flat: Float64Array) => {
-            const o = new Float64Array(flat.length);
-            for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) for (let d = 0; d < dh; d++) o[((b * H + h) * T + t) * dh + d] = flat[(b * T + t) * dOut + h * dh + d]!;
-            return o;
-          };
-          const q = split(linear64(x, B * T, dIn, wts.wq, dOut, wts.bq));
-          const k = split(linear64(x, B * T, dIn, wts.wk, dOut, wts.bk));
-          const v = split(linear64(x, B * T, dIn, wts.wv, dOut, wts.bv));
-          const online = !opts.returnAttentionWeights;
-          const r = attention(bug, { q, k, v, B, Hq: H, Hkv: H, tq: T, tk: T, dk: dh, dv: dh, scale: cfg.scale, causal: cfg.causal, softcap: 0, mask: undefined, online });
-          const merged = new Float64Array(B * T * dOut);
-          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let d = 0; d < dh; d++) merged[(b * T + t) * dOut + h * dh + d] = r.out[((b * H + h) * T + t) * dh + d]!;
-          const out = cfg.outProj ? linear64(merged, B * T, dOut, wts.wo!, dOut, wts.bo) : merged;
-          return {
-            output: Float32Array.from(out),
-            attentionWeights: opts.returnAttentionWeights ? Float32Array.from(r.w) : undefined,
-            trace: opts.trace ? expectedTrace(cfg, B, T) : undefined,
-          };
-        },
-      };
-    },
-    attention(a) {
-      const r = attention(bug, {
-        q: a.q,
-        k: a.k,
-        v: a.v,
-        B: a.batch,
-        Hq: a.qHeads,
-        Hkv: a.kvHeads,
-        tq: a.tq,
-        tk: a.tk,
-        dk: a.dk,
-        dv: a.dv,
-        scale: a.scale,
-        causal: a.causal,
-        softcap: a.softcap,
-        mask: a.mask,
-        online: !a.returnWeights,
-      });
-      return { output: Float32Array.from(r.out), weights: a.returnWeights ? Float32Array.from(r.w) : undefined };
-    },
-  });
+  return float64Backend(`buggy-online-softmax-${bug}`, (p) => attention(bug, p));
 }
